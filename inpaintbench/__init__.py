@@ -1,0 +1,38 @@
+"""inpaintbench: a plugin-based benchmark suite for image inpainting.
+
+The public API for plugin authors lives here; nothing in it imports torch.
+"""
+
+from .components import (
+    Dataset,
+    MaskGenerator,
+    Metric,
+    MetricUnavailable,
+    Model,
+    PrepareContext,
+    Sample,
+)
+from .device import resolve_device
+from .errors import InpaintbenchError
+from .hookspecs import hookimpl
+from .plugins import get_registry
+from .seeding import mask_rng, stable_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dataset",
+    "InpaintbenchError",
+    "MaskGenerator",
+    "Metric",
+    "MetricUnavailable",
+    "Model",
+    "PrepareContext",
+    "Sample",
+    "__version__",
+    "get_registry",
+    "hookimpl",
+    "mask_rng",
+    "resolve_device",
+    "stable_seed",
+]

@@ -1,0 +1,8 @@
+"""Built-in masks, registered through the same hook as third-party plugins."""
+
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_masks(register) -> None:
+    pass
