@@ -125,6 +125,12 @@ class Model(Component):
     def inpaint(self, images: torch.Tensor, masks: torch.Tensor, regime: str) -> torch.Tensor:
         raise NotImplementedError
 
+    def train(self, ctx: PrepareContext) -> Path:
+        """Train without evaluating (``inpaintbench train``); returns the checkpoint written."""
+        from .errors import InpaintbenchError
+
+        raise InpaintbenchError(f"model '{self.name}' has nothing to train")
+
     def source(self, regime: str) -> str:
         """Which weights serve ``regime`` (a checkpoint path or id); recorded on every result row."""
         return ""

@@ -6,7 +6,7 @@ any number of components and the host knows which plugin registered each one.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

@@ -126,14 +126,16 @@ def build_registry() -> Registry:
                 impl.function(register=_collector(kind, plugin_name, collected))
             except Exception as exc:
                 warnings.append(
-                    f"plugin '{plugin_name}' failed in {hook_name} and was skipped: {type(exc).__name__}: {exc}"
+                    f"plugin '{plugin_name}' failed in {hook_name} and was skipped: "
+                    f"{type(exc).__name__}: {exc}"
                 )
                 continue
             for cls in collected:
                 key = (kind, cls.name)
                 if key in owners:
                     raise InpaintbenchError(
-                        f"{kind} '{cls.name}' is registered by two plugins: '{owners[key]}' and '{plugin_name}'"
+                        f"{kind} '{cls.name}' is registered by two plugins: "
+                        f"'{owners[key]}' and '{plugin_name}'"
                     )
                 owners[key] = plugin_name
                 components[kind][cls.name] = cls
@@ -146,7 +148,9 @@ def _collector(kind: str, plugin_name: str, out: list[type[Component]]) -> Any:
 
     def register(cls: type[Component]) -> None:
         if not (isinstance(cls, type) and issubclass(cls, base)) or not cls.name:
-            raise TypeError(f"{plugin_name} registered {cls!r}, which is not a named {base.__name__} subclass")
+            raise TypeError(
+                f"{plugin_name} registered {cls!r}, which is not a named {base.__name__} subclass"
+            )
         out.append(cls)
 
     return register

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def stable_seed(*parts: object) -> int:
@@ -15,4 +17,6 @@ def stable_seed(*parts: object) -> int:
 
 def mask_rng(seed: int, regime: str, image_id: str) -> np.random.Generator:
     """The generator every model's mask for this image under this regime is drawn from."""
+    import numpy as np
+
     return np.random.default_rng(stable_seed(seed, regime, image_id))

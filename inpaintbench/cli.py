@@ -1,0 +1,254 @@
+"""The ``inpaintbench`` command. Torch is imported only by the commands that compute."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .errors import InpaintbenchError
+from .runner import DEFAULT_METRICS
+
+KIND_OF = {"models": "model", "masks": "mask", "metrics": "metric", "datasets": "dataset"}
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--option '{text}' is not KEY=VALUE")
+    return key, value
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training (models that train or load weights)")
+    g.add_argument("--checkpoint", help="load this checkpoint instead of training")
+    g.add_argument("--preset", help="training preset, e.g. quick or paper")
+    g.add_argument("--steps", type=int, help="training steps (overrides the preset)")
+    g.add_argument("--minutes", type=float, help="training time budget (overrides the preset)")
+    g.add_argument(
+        "--option",
+        action="append",
+        type=_option,
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other model option (repeatable)",
+    )
+    g.add_argument("--train-dataset", help="dataset to train on (default: the run's dataset, train split)")
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, str]:
+    options = dict(args.option)
+    for key in ("checkpoint", "preset", "steps", "minutes"):
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = str(value)
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inpaintbench",
+        description="Benchmark image inpainting models with seeded masks and checked metrics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="evaluate models over mask regimes on a dataset")
+    run.add_argument("--model", type=_csv, help="model(s), comma-separated, e.g. mean_fill,biharmonic")
+    run.add_argument(
+        "--masks", type=_csv, default=_csv("center,random"), help="mask regimes (default center,random)"
+    )
+    run.add_argument("--dataset", default="samples", help="samples (default) or folder:PATH, ...")
+    run.add_argument(
+        "--metrics", type=_csv, default=list(DEFAULT_METRICS), help=f"default {','.join(DEFAULT_METRICS)}"
+    )
+    run.add_argument("--image-size", type=int, default=128)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--limit", type=int, help="evaluate at most N images")
+    run.add_argument("--batch-size", type=int, default=16)
+    run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda")
+    run.add_argument("--out", type=Path, help="output folder (default reports/<name or timestamp>)")
+    run.add_argument("--name", help="name of the output folder under reports/")
+    run.add_argument(
+        "--resume", type=Path, metavar="DIR", help="finish the run stored in DIR with its settings"
+    )
+    run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_training_options(run)
+
+    train = sub.add_parser("train", help="train a model without evaluating it")
+    train.add_argument("--model", required=True)
+    train.add_argument("--dataset", default="samples")
+    train.add_argument("--mode", default="center", help="which network: center or random")
+    train.add_argument("--image-size", type=int, default=128)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto")
+    train.add_argument("--out", type=Path, help="checkpoint folder")
+    train.add_argument("--no-progress", action="store_true")
+    _add_training_options(train)
+
+    report = sub.add_parser("report", help="render one HTML report from one or several runs")
+    report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument("-o", "--out", type=Path, required=True)
+    report.add_argument("--self-contained", action="store_true", help="inline every image into one HTML file")
+    report.add_argument(
+        "--reference", help="model the others are compared with (default: the first baseline)"
+    )
+
+    plugins = sub.add_parser("plugins", help="list installed plugins and what they register")
+    plugins.add_argument("--json", action="store_true")
+
+    lst = sub.add_parser("list", help="list registered components")
+    lst.add_argument("what", choices=sorted(KIND_OF))
+    return parser
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    registry = get_registry()
+    rows = [
+        {"name": p.name, "version": p.version, "builtin": p.builtin, "registers": p.registers}
+        for p in registry.plugins
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        what = (
+            "; ".join(f"{kind}: {', '.join(names)}" for kind, names in row["registers"].items()) or "nothing"
+        )
+        print(f"{row['name']} {row['version']}{' (built-in)' if row['builtin'] else ''} — {what}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    registry = get_registry()
+    kind = KIND_OF[args.what]
+    names = registry.names(kind)
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {registry.components[kind][name].description}")
+    return 0
+
+
+def _default_out(name: str | None) -> Path:
+    return Path("reports") / (name or datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner.run import RunConfig, Runner
+
+    if args.resume is not None:
+        stored = args.resume / "run.json"
+        try:
+            config = RunConfig.from_json(json.loads(stored.read_text())["config"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InpaintbenchError(f"--resume {args.resume}: cannot read {stored}: {exc}") from exc
+        out = args.resume
+    else:
+        if not args.model:
+            raise InpaintbenchError("--model is required (or --resume DIR)")
+        config = RunConfig(
+            models=args.model,
+            masks=args.masks,
+            metrics=args.metrics,
+            dataset=args.dataset,
+            train_dataset=args.train_dataset,
+            image_size=args.image_size,
+            seed=args.seed,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            device=args.device,
+            options=_model_options(args),
+            save_images=not args.no_images,
+        )
+        out = args.out or _default_out(args.name)
+    runner = Runner(config, out, args.argv, progress=not args.no_progress)
+    try:
+        outcome = runner.execute()
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished results are stored; continue with: inpaintbench run --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+    print(outcome.summary_table)
+    print(
+        f"\n{outcome.computed} results computed; written to {outcome.out}"
+        f" (results.csv, summary.csv, run.json, index.html)"
+    )
+    if outcome.failures:
+        print(f"{len(outcome.failures)} model failure(s) recorded in run.json", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .cache import cache_dir
+    from .components import PrepareContext
+    from .device import resolve_device
+    from .plugins import get_registry
+
+    registry = get_registry()
+    model = registry.get("model", args.model)
+    dataset = registry.get("dataset", args.train_dataset or args.dataset)
+    options = _model_options(args) | {"mode": args.mode}
+    if args.out is not None:
+        options["out"] = str(args.out)
+    ctx = PrepareContext(
+        dataset=dataset,
+        train_dataset=dataset,
+        image_size=args.image_size,
+        device=resolve_device(args.device),
+        seed=args.seed,
+        regimes=[args.mode],
+        options=options,
+        cache_dir=cache_dir(),
+        progress=not args.no_progress,
+    )
+    path = model.train(ctx)
+    print(f"checkpoint saved to {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import render
+
+    for run_dir in args.runs:
+        if not (run_dir / "run.json").is_file():
+            raise InpaintbenchError(f"{run_dir} is not a run folder (no run.json)")
+    index = render(args.runs, args.out, self_contained=args.self_contained, reference=args.reference)
+    print(f"report written to {index}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "train": cmd_train,
+    "report": cmd_report,
+    "plugins": cmd_plugins,
+    "list": cmd_list,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return COMMANDS[args.command](args)
+    except InpaintbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Where each file of a run folder lives, so the runner and the report agree on one layout."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+RESULTS_DB = "results.sqlite"
+RESULTS_CSV = "results.csv"
+SUMMARY_CSV = "summary.csv"
+RUN_JSON = "run.json"
+INDEX_HTML = "index.html"
+IMAGES_DIR = "images"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_key(text: str) -> str:
+    """A safe, unique file name for any text: a readable slug plus a short hash of the original."""
+    slug = _UNSAFE.sub("_", text).strip("._")[:60] or "x"
+    return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+
+def target_png(run_dir: Path, image_id: str) -> Path:
+    return Path(run_dir) / IMAGES_DIR / "target" / f"{file_key(image_id)}.png"
+
+
+def mask_png(run_dir: Path, regime: str, image_id: str) -> Path:
+    return Path(run_dir) / IMAGES_DIR / "masks" / file_key(regime) / f"{file_key(image_id)}.png"
+
+
+def prediction_png(run_dir: Path, model: str, regime: str, image_id: str) -> Path:
+    return (
+        Path(run_dir) / IMAGES_DIR / "pred" / file_key(model) / file_key(regime) / f"{file_key(image_id)}.png"
+    )

@@ -1,0 +1,426 @@
+"""The benchmark run: prepare each model, inpaint every (regime, image), score, store at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .. import __version__
+from ..cache import cache_dir
+from ..components import Dataset, MaskGenerator, Metric, MetricUnavailable, Model, PrepareContext, Sample
+from ..device import resolve_device
+from ..errors import InpaintbenchError
+from ..plugins import Registry, get_registry
+from ..seeding import mask_rng
+from . import DEFAULT_METRICS, layout
+from .outputs import composite, validate
+from .pngs import write_png
+from .store import ResultStore, Row
+from .summary import format_table, summarize
+
+#: Settings a resumed run must share with the stored one, or its rows would not be comparable.
+IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics")
+
+
+@dataclass
+class RunConfig:
+    models: list[str]
+    masks: list[str]
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
+    dataset: str = "samples"
+    train_dataset: str | None = None
+    image_size: int = 128
+    seed: int = 0
+    limit: int | None = None
+    batch_size: int = 16
+    device: str = "auto"
+    options: dict[str, str] = field(default_factory=dict)
+    save_images: bool = True
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class RunOutcome:
+    out: Path
+    summary_table: str
+    computed: int
+    failures: list[dict[str, Any]]
+
+
+def _log(line: str) -> None:
+    tqdm.write(line, file=sys.stderr)
+
+
+class Runner:
+    """One invocation of ``inpaintbench run`` into one output folder."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        out: Path,
+        argv: list[str],
+        progress: bool = True,
+        registry: Registry | None = None,
+        log: Callable[[str], None] = _log,
+    ) -> None:
+        self.config = config
+        self.out = Path(out)
+        self.argv = argv
+        self.progress = progress
+        self.log = log
+        self.registry = registry or get_registry()
+        # Resolve every name first: a typo fails before any work is done.
+        self.dataset: Dataset = self.registry.get("dataset", config.dataset)
+        self.train_dataset: Dataset = (
+            self.registry.get("dataset", config.train_dataset) if config.train_dataset else self.dataset
+        )
+        self.masks: dict[str, MaskGenerator] = {m: self.registry.get("mask", m) for m in config.masks}
+        self.metrics: dict[str, Metric] = {m: self.registry.get("metric", m) for m in config.metrics}
+        for spec in config.models:
+            self.registry.get("model", spec)
+        if config.image_size < 8:
+            raise InpaintbenchError(f"--image-size {config.image_size} is too small (8 at least)")
+        if config.batch_size < 1:
+            raise InpaintbenchError(f"--batch-size {config.batch_size} must be at least 1")
+        self.device = resolve_device(config.device)
+        self.timings: dict[str, Any] = {"prepare_s": {}, "eval_s": {}, "metric_s": {}}
+        self.model_info: dict[str, Any] = {}
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _load_samples(self) -> list[Sample]:
+        samples: list[Sample] = []
+        for sample in self.dataset.samples("test", self.config.image_size):
+            samples.append(sample)
+            if self.config.limit is not None and len(samples) >= self.config.limit:
+                break
+        if not samples:
+            raise InpaintbenchError(f"--dataset {self.config.dataset} gave no usable test images")
+        return samples
+
+    @staticmethod
+    def fingerprint(samples: list[Sample]) -> str:
+        """sha256 over every image id and its pixels: equal fingerprints mean the same data."""
+        h = hashlib.sha256()
+        for s in samples:
+            h.update(s.image_id.encode() + b"\0")
+            h.update(np.ascontiguousarray(s.image, dtype=np.float32).tobytes())
+        return h.hexdigest()
+
+    def _check_identity(self, store: ResultStore, identity: dict[str, Any]) -> None:
+        stored = store.get_meta("identity")
+        if stored is None:
+            store.set_meta("identity", identity)
+            return
+        for key, value in identity.items():
+            if stored.get(key) != value:
+                raise InpaintbenchError(
+                    f"{self.out} holds a run with {key}={stored.get(key)!r}, not {value!r}: "
+                    "use another --out, or the same settings to resume"
+                )
+
+    def _setup_metrics(self, store: ResultStore) -> dict[str, Metric]:
+        ready = {}
+        for name, metric in self.metrics.items():
+            try:
+                metric.setup(self.device)
+            except MetricUnavailable as exc:
+                self._metric_unavailable(store, name, str(exc))
+                continue
+            except Exception as exc:
+                self._metric_unavailable(store, name, f"setup failed: {type(exc).__name__}: {exc}")
+                continue
+            ready[name] = metric
+        return ready
+
+    def _metric_unavailable(self, store: ResultStore, name: str, reason: str) -> None:
+        self.log(f"warning: metric '{name}' not computed: {reason}")
+        store.add_event("metric_not_computed", {"metric": name, "reason": reason})
+
+    def _failure(self, store: ResultStore, model: str, stage: str, mask: str | None, error: str) -> None:
+        self.log(f"error: model '{model}' failed ({stage}{f', {mask}' if mask else ''}): {error}")
+        store.add_event("failure", {"model": model, "stage": stage, "mask": mask, "error": error})
+
+    # -- the run ------------------------------------------------------------------------------------
+    def execute(self) -> RunOutcome:
+        started = time.perf_counter()
+        self.out.mkdir(parents=True, exist_ok=True)
+        samples = self._load_samples()
+        fingerprint = self.fingerprint(samples)
+        store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
+        try:
+            identity = {k: asdict(self.config)[k] for k in IDENTITY_KEYS} | {"fingerprint": fingerprint}
+            self._check_identity(store, identity)
+            for skipped in self.dataset.skipped:
+                store.add_event("skipped_input", skipped)
+            self._write_run_json(store, fingerprint, len(samples), started, finished=False)
+            if self.config.save_images:
+                for s in samples:
+                    path = layout.target_png(self.out, s.image_id)
+                    if not path.exists():
+                        write_png(path, s.image)
+            metrics = self._setup_metrics(store)
+            masks = {regime: self._draw_masks(regime, gen, samples) for regime, gen in self.masks.items()}
+            for spec in self.config.models:
+                self._evaluate_model(spec, samples, masks, metrics, store)
+                self._write_run_json(store, fingerprint, len(samples), started, finished=False)
+            results = _in_run_order(store.results_frame(self.config.metrics), self.config, samples)
+            results.to_csv(self.out / layout.RESULTS_CSV, index=False)
+            summary = summarize(results, self.config.metrics)
+            summary.to_csv(self.out / layout.SUMMARY_CSV, index=False)
+            self._write_run_json(store, fingerprint, len(samples), started, finished=True)
+            self._render_report()
+            return RunOutcome(
+                self.out,
+                format_table(summary, self.config.metrics),
+                store.session_counts()[store.session],
+                store.events("failure", session_only=True),
+            )
+        finally:
+            store.close()
+
+    def _draw_masks(self, regime: str, generator: MaskGenerator, samples: list[Sample]) -> list[np.ndarray]:
+        size = self.config.image_size
+        masks = []
+        for s in samples:
+            try:
+                mask = np.asarray(
+                    generator.generate(mask_rng(self.config.seed, regime, s.image_id), size, size)
+                )
+            except Exception as exc:
+                raise InpaintbenchError(
+                    f"mask regime '{regime}' failed on image '{s.image_id}': {exc}"
+                ) from exc
+            mask = mask.astype(bool)
+            if mask.shape != (size, size):
+                raise InpaintbenchError(
+                    f"mask regime '{regime}' drew shape {mask.shape}, expected {(size, size)}"
+                )
+            masks.append(mask)
+            if self.config.save_images:
+                path = layout.mask_png(self.out, regime, s.image_id)
+                if not path.exists():
+                    write_png(path, mask.astype(np.float32))
+        return masks
+
+    def _evaluate_model(
+        self,
+        spec: str,
+        samples: list[Sample],
+        masks: dict[str, list[np.ndarray]],
+        metrics: dict[str, Metric],
+        store: ResultStore,
+    ) -> None:
+        model: Model = self.registry.get("model", spec)
+        pending = {}
+        for regime in masks:
+            done = store.done(spec, regime)
+            pending[regime] = [i for i, s in enumerate(samples) if s.image_id not in done]
+        if not any(pending.values()):
+            return
+        t0 = time.perf_counter()
+        try:
+            model.prepare(self._prepare_context())
+        except Exception as exc:
+            self._failure(store, spec, "prepare", None, f"{type(exc).__name__}: {exc}")
+            return
+        self.timings["prepare_s"][spec] = round(time.perf_counter() - t0, 3)
+        for regime, todo in pending.items():
+            t0 = time.perf_counter()
+            bar = tqdm(
+                total=len(todo),
+                desc=f"{spec} / {regime}",
+                unit="img",
+                disable=not self.progress,
+                leave=False,
+                file=sys.stderr,
+            )
+            try:
+                for start in range(0, len(todo), self.config.batch_size):
+                    batch = todo[start : start + self.config.batch_size]
+                    store.add(
+                        self._evaluate_batch(
+                            model, spec, regime, batch, samples, masks[regime], metrics, store
+                        )
+                    )
+                    bar.update(len(batch))
+            except Exception as exc:  # InvalidOutput or a model bug: recorded, the other models go on
+                self._failure(store, spec, "inpaint", regime, f"{type(exc).__name__}: {exc}")
+            finally:
+                bar.close()
+            self.timings["eval_s"].setdefault(spec, {})[regime] = round(time.perf_counter() - t0, 3)
+        self.model_info[spec] = {
+            "provenance": model.provenance(),
+            "sources": {r: model.source(r) for r in masks},
+        }
+
+    def _evaluate_batch(
+        self,
+        model: Model,
+        spec: str,
+        regime: str,
+        batch: list[int],
+        samples: list[Sample],
+        masks: list[np.ndarray],
+        metrics: dict[str, Metric],
+        store: ResultStore,
+    ) -> list[Row]:
+        images = torch.from_numpy(np.stack([samples[i].image for i in batch])).permute(0, 3, 1, 2)
+        holes = torch.from_numpy(np.stack([masks[i] for i in batch])).unsqueeze(1).float()
+        images, holes = images.to(self.device).float().contiguous(), holes.to(self.device)
+        with torch.inference_mode():
+            pred = composite(validate(model.inpaint(images, holes, regime), images), images, holes)
+            scores = self._score(pred, images, holes, metrics, store)
+        checkpoint = model.source(regime)
+        if self.config.save_images:
+            pred_np = pred.permute(0, 2, 3, 1).float().cpu().numpy()
+            for k, i in enumerate(batch):
+                write_png(layout.prediction_png(self.out, spec, regime, samples[i].image_id), pred_np[k])
+        return [
+            Row(
+                spec,
+                regime,
+                samples[i].image_id,
+                float(masks[i].mean()),
+                checkpoint,
+                {name: values[k] for name, values in scores.items()},
+            )
+            for k, i in enumerate(batch)
+        ]
+
+    def _score(
+        self,
+        pred: torch.Tensor,
+        images: torch.Tensor,
+        holes: torch.Tensor,
+        metrics: dict[str, Metric],
+        store: ResultStore,
+    ) -> dict[str, list[float]]:
+        """Every metric on one batch; a metric that raises is dropped for the rest of the run."""
+        scores: dict[str, list[float]] = {}
+        for name, metric in list(metrics.items()):
+            t0 = time.perf_counter()
+            try:
+                values = metric.compute(pred, images, holes).detach().double().cpu().tolist()
+            except Exception as exc:
+                del metrics[name]
+                self._metric_unavailable(store, name, f"failed: {type(exc).__name__}: {exc}")
+                continue
+            scores[name] = values
+            spent = self.timings["metric_s"].get(name, 0.0) + time.perf_counter() - t0
+            self.timings["metric_s"][name] = round(spent, 4)
+        return scores
+
+    def _prepare_context(self) -> PrepareContext:
+        return PrepareContext(
+            dataset=self.dataset,
+            train_dataset=self.train_dataset,
+            image_size=self.config.image_size,
+            device=self.device,
+            seed=self.config.seed,
+            regimes=list(self.masks),
+            options=dict(self.config.options),
+            cache_dir=cache_dir(),
+            log=self.log,
+            progress=self.progress,
+        )
+
+    # -- outputs ------------------------------------------------------------------------------------
+    def _write_run_json(
+        self, store: ResultStore, fingerprint: str, n_images: int, started: float, finished: bool
+    ) -> None:
+        previous = _read_json(self.out / layout.RUN_JSON)
+        models = previous.get("models", {}) | self.model_info
+        timings = dict(self.timings, total_s=round(time.perf_counter() - started, 3))
+        doc = {
+            "command": " ".join(["inpaintbench", *self.argv]),
+            "argv": self.argv,
+            "created": previous.get("created") or _now(),
+            "finished": _now() if finished else None,
+            "versions": {
+                "inpaintbench": __version__,
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "plugins": self.registry.plugin_versions(),
+            },
+            "config": asdict(self.config),
+            "device": str(self.device),
+            "dataset": {"spec": self.config.dataset, "n_images": n_images, "fingerprint": fingerprint},
+            "skipped_inputs": _unique(store.events("skipped_input")),
+            "failures": store.events("failure", session_only=True),
+            "metrics_not_computed": store.events("metric_not_computed", session_only=True),
+            "metric_info": {
+                name: {"higher_is_better": m.higher_is_better, "description": m.description}
+                for name, m in self.metrics.items()
+            },
+            "models": models,
+            "timings": timings,
+            "sessions": store.sessions(),
+        }
+        tmp = self.out / (layout.RUN_JSON + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2, default=str))
+        os.replace(tmp, self.out / layout.RUN_JSON)
+
+    def _render_report(self) -> None:
+        try:
+            from ..report import render
+        except ImportError:
+            return
+        try:
+            render([self.out], self.out)
+        except Exception as exc:  # the results are on disk already; a report problem must not hide them
+            self.log(f"warning: the HTML report could not be written: {type(exc).__name__}: {exc}")
+
+
+def _in_run_order(results: pd.DataFrame, config: RunConfig, samples: list[Sample]) -> pd.DataFrame:
+    """Rows in the order the user named models and regimes, images in dataset order."""
+    orders = {
+        "model": config.models,
+        "mask": config.masks,
+        "image": [s.image_id for s in samples],
+    }
+
+    def rank(column: pd.Series) -> pd.Series:
+        position = {name: i for i, name in enumerate(orders[column.name])}
+        return column.map(lambda v: (position.get(v, len(position)), v))
+
+    return results.sort_values(["model", "mask", "image"], key=rank, kind="stable").reset_index(drop=True)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for item in items:
+        key = json.dumps(item, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out

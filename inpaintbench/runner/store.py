@@ -1,0 +1,135 @@
+"""The crash-safe result store: one SQLite file per run folder.
+
+Every batch of per-image results is committed as soon as it is computed (WAL journal), so a run
+killed at any point keeps everything finished and a rerun skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    model TEXT NOT NULL, mask TEXT NOT NULL, image TEXT NOT NULL,
+    hole_ratio REAL NOT NULL, checkpoint TEXT NOT NULL, session INTEGER NOT NULL,
+    PRIMARY KEY (model, mask, image)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    model TEXT NOT NULL, mask TEXT NOT NULL, image TEXT NOT NULL, metric TEXT NOT NULL, value REAL,
+    PRIMARY KEY (model, mask, image, metric)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL, kind TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, argv TEXT NOT NULL
+);
+"""
+
+
+@dataclass
+class Row:
+    """One scored (model, mask regime, image) triple."""
+
+    model: str
+    mask: str
+    image: str
+    hole_ratio: float
+    checkpoint: str
+    scores: dict[str, float]
+
+
+class ResultStore:
+    def __init__(self, path: Path, argv: list[str]) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        cur = self.db.execute(
+            "INSERT INTO sessions (started, argv) VALUES (?, ?)",
+            (datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(argv)),
+        )
+        self.session = int(cur.lastrowid)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- run identity -------------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- results ------------------------------------------------------------------------------
+    def done(self, model: str, mask: str) -> set[str]:
+        rows = self.db.execute("SELECT image FROM samples WHERE model = ? AND mask = ?", (model, mask))
+        return {r[0] for r in rows}
+
+    def add(self, rows: Iterable[Row]) -> None:
+        """Store a batch atomically: either every row of it survives a crash or none does."""
+        with self.db:
+            self.db.execute("BEGIN")
+            for r in rows:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                    (r.model, r.mask, r.image, r.hole_ratio, r.checkpoint, self.session),
+                )
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (r.model, r.mask, r.image, name, None if math.isnan(v) else v)
+                        for name, v in r.scores.items()
+                    ],
+                )
+
+    def session_counts(self) -> dict[int, int]:
+        """How many results each invocation computed: a resumed run recomputes nothing finished."""
+        counts = dict(self.db.execute("SELECT session, COUNT(*) FROM samples GROUP BY session").fetchall())
+        return {s: counts.get(s, 0) for (s,) in self.db.execute("SELECT id FROM sessions")}
+
+    # -- events (failures, skipped inputs, metrics not computed) ------------------------------------
+    def add_event(self, kind: str, payload: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO events (session, kind, payload) VALUES (?, ?, ?)",
+            (self.session, kind, json.dumps(payload)),
+        )
+
+    def events(self, kind: str, session_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT payload FROM events WHERE kind = ?" + (" AND session = ?" if session_only else "")
+        args = (kind, self.session) if session_only else (kind,)
+        return [json.loads(r[0]) for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    def sessions(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, started, argv FROM sessions ORDER BY id").fetchall()
+        counts = self.session_counts()
+        return [{"id": i, "started": s, "argv": json.loads(a), "computed": counts[i]} for i, s, a in rows]
+
+    def results_frame(self, metrics: list[str]) -> pd.DataFrame:
+        """The wide results table: model, mask, image, hole_ratio, one column per metric, checkpoint."""
+        samples = pd.read_sql_query(
+            "SELECT model, mask, image, hole_ratio, checkpoint FROM samples ORDER BY model, mask, image",
+            self.db,
+        )
+        scores = pd.read_sql_query("SELECT model, mask, image, metric, value FROM scores", self.db)
+        wide = scores.pivot_table(
+            index=["model", "mask", "image"], columns="metric", values="value", aggfunc="first", dropna=False
+        )
+        frame = samples.merge(wide.reset_index(), on=["model", "mask", "image"], how="left")
+        for name in metrics:
+            if name not in frame:
+                frame[name] = float("nan")
+        return frame[["model", "mask", "image", "hole_ratio", *metrics, "checkpoint"]]

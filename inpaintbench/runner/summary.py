@@ -1,0 +1,55 @@
+"""Per (model, mask, metric) statistics with a Student-t 95% confidence interval of the mean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SUMMARY_COLUMNS = ["model", "mask", "metric", "mean", "std", "ci95_low", "ci95_high", "n"]
+
+
+def mean_ci(values: np.ndarray) -> tuple[float, float, float, float, int]:
+    """Mean, sample std, and the 95% t-interval of the mean; NaN values (not computed) are left out."""
+    v = values[~np.isnan(values)]
+    n = len(v)
+    if n == 0:
+        return (float("nan"),) * 4 + (0,)
+    mean = float(v.mean())
+    if n == 1:
+        return mean, float("nan"), float("nan"), float("nan"), 1
+    std = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    return mean, std, mean - half, mean + half, n
+
+
+def summarize(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    rows = []
+    for (model, mask), group in results.groupby(["model", "mask"], sort=False):
+        for metric in metrics:
+            rows.append([model, mask, metric, *mean_ci(group[metric].to_numpy(dtype=float))])
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def format_table(summary: pd.DataFrame, metrics: list[str]) -> str:
+    """A plain-text table for the terminal: mean ± CI half-width per metric."""
+    header = ["model", "mask", *metrics, "n"]
+    lines = []
+    for (model, mask), group in summary.groupby(["model", "mask"], sort=False):
+        cells = [model, mask]
+        by_metric = group.set_index("metric")
+        for metric in metrics:
+            r = by_metric.loc[metric]
+            if r["n"] == 0:
+                cells.append("-")
+            elif np.isnan(r["ci95_high"]):
+                cells.append(f"{r['mean']:.4f}")
+            else:
+                cells.append(f"{r['mean']:.4f} ±{(r['ci95_high'] - r['ci95_low']) / 2:.4f}")
+        cells.append(str(int(group["n"].max())))
+        lines.append(cells)
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(
+        [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*c) for c in lines]
+    )

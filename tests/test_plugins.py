@@ -1,0 +1,76 @@
+"""Plugin discovery through real entry points (dist-info folders on sys.path)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import cli_env, run_cli
+
+BUILTINS = {"inpaintbench.models", "inpaintbench.masks", "inpaintbench.metrics", "inpaintbench.datasets"}
+
+
+def test_entry_point_plugin_is_discovered_with_version_and_components():
+    result = run_cli("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert set(plugins) >= BUILTINS
+    toy = plugins["toy"]
+    assert toy["version"] == "1.2.3" and toy["builtin"] is False
+    assert "toy_grey" in toy["registers"]["model"]
+    assert toy["registers"]["mask"] == ["toy_corner"]
+    assert toy["registers"]["metric"] == ["toy_mae"]
+    assert "mean_fill" in plugins["inpaintbench.models"]["registers"]["model"]
+
+
+def test_list_shows_names_with_descriptions():
+    result = run_cli("list", "models")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "Fills every hole with mid grey." in lines["toy_grey"]
+    assert {"mean_fill", "biharmonic"} <= set(lines)
+
+
+def test_broken_plugins_cost_one_warning_each_and_the_cli_works():
+    result = run_cli("list", "models", plugins="toy,broken,hookfail")
+    assert result.returncode == 0
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert "plugin 'broken' failed to load" in warnings[0] and "a_module_that_is_not_installed" in warnings[0]
+    assert "plugin 'hookfail' failed in register_models" in warnings[1]
+    assert "toy_grey" in result.stdout and "mean_fill" in result.stdout
+
+
+def test_duplicate_names_are_an_error_naming_both_plugins():
+    result = run_cli("list", "models", plugins="dup")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: model 'mean_fill' is registered by two plugins: 'inpaintbench.models' and 'dup'"
+    )
+
+
+def test_environment_variable_limits_third_party_plugins():
+    names = {p["name"] for p in json.loads(run_cli("plugins", "--json", plugins="").stdout)}
+    assert names == BUILTINS
+    names = {p["name"] for p in json.loads(run_cli("plugins", "--json", plugins="toy").stdout)}
+    assert names == BUILTINS | {"toy"}
+    # Unfiltered, every entry point on the path loads, the clashing one included.
+    assert "registered by two plugins" in run_cli("plugins", plugins=None).stderr
+
+
+def test_unknown_component_is_a_one_line_error():
+    result = run_cli("run", "--model", "no_such_model", "--masks", "center", "--limit", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: unknown model 'no_such_model' (known: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_listing_does_not_import_torch():
+    code = (
+        "import sys; from inpaintbench.cli import main\n"
+        "for argv in (['plugins'], ['list', 'models'], ['list', 'metrics']): main(argv)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env())
+    assert result.returncode == 0, result.stderr
