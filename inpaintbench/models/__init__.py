@@ -1,8 +1,11 @@
 """Built-in models, registered through the same hook as third-party plugins."""
 
 from ..hookspecs import hookimpl
+from .biharmonic import Biharmonic
+from .mean_fill import MeanFill
 
 
 @hookimpl
 def register_models(register) -> None:
-    pass
+    register(MeanFill)
+    register(Biharmonic)

@@ -1,0 +1,67 @@
+"""Reading any image file and fitting it to a square, shared by the dataset recipes.
+
+Decoding (Pillow) normalises every mode to one of two: 8-bit sources (L, P, RGB, CMYK, ...) become
+RGB; 16-bit greyscale (I;16*, and I, which is how 16- and 32-bit integer files open) becomes float
+("F") divided by 65535, and float files stay float. Alpha is dropped, not composited, as OpenCV's
+``imread`` (LaMa, mmagic) does, so an RGBA file scores the same here as there. EXIF orientation is
+applied. Limitation: Pillow reads a PNG with 16 bits per colour channel as 8-bit RGB.
+
+Resizing is Pillow's bicubic filter in that mode: 8-bit images give exactly LaMa's preprocessing
+(PIL bicubic on the short side, then a centre square), 16-bit ones keep their precision. A side
+already at the target size is not resampled. Output: float32 H x W x 3 in [0, 1], greyscale
+repeated to three channels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+HIGH_BIT_INTEGER_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def read_image(path: Path) -> Image.Image:
+    """The decoded file in mode RGB or F; raises whatever Pillow raises for a bad file."""
+    with Image.open(path) as im:
+        im.load()
+        return normalise_mode(ImageOps.exif_transpose(im))
+
+
+def normalise_mode(im: Image.Image) -> Image.Image:
+    """RGB for 8-bit sources, F scaled to [0, 1] for high-bit-depth greyscale."""
+    if im.mode in HIGH_BIT_INTEGER_MODES:
+        return Image.fromarray(np.asarray(im, dtype=np.float32) / 65535.0)
+    if im.mode == "F":
+        return im
+    if im.mode == "P":  # palette transparency is only dropped cleanly via RGBA
+        im = im.convert("RGBA")
+    return im.convert("RGB")
+
+
+def resize_short_side(im: Image.Image, size: int) -> Image.Image:
+    """Bicubic resize so the shorter side is ``size``, keeping the aspect ratio."""
+    width, height = im.size
+    short = min(width, height)
+    if short == size:
+        return im
+    scale = size / short
+    target = (max(size, round(width * scale)), max(size, round(height * scale)))
+    return im.resize(target, Image.Resampling.BICUBIC)
+
+
+def to_float_rgb(im: Image.Image) -> np.ndarray:
+    """An RGB or F image as float32 H x W x 3 in [0, 1]."""
+    if im.mode == "F":
+        grey = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def fit_square(im: Image.Image, size: int) -> np.ndarray:
+    """LaMa's preprocessing: short side to ``size`` (bicubic), then the centre square."""
+    im = resize_short_side(im, size)
+    width, height = im.size
+    left, top = (width - size) // 2, (height - size) // 2
+    return to_float_rgb(im.crop((left, top, left + size, top + size)))

@@ -1,0 +1,59 @@
+"""The embedded default dataset: scikit-image's bundled colour photos, cut into square crops.
+
+All eight photos ship inside scikit-image (no download). The split is by photo, so no scene is in
+both: ``test`` holds chelsea (a cat), coffee (a cup on a table) and immunohistochemistry (stained
+tissue), 34 crops at 128 px and 7 at 256; ``train`` holds astronaut, rocket, hubble_deep_field,
+retina and the left view of stereo_motorcycle, 209 crops at 128 px and 42 at 256. Each photo is
+cut into a non-overlapping grid of size x size crops centred on the photo (a photo smaller than
+the size first has its short side resized up to it), read row by row: ids like ``chelsea/r0c2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from PIL import Image
+
+from ..components import Dataset, Sample
+from ..errors import InpaintbenchError
+from .images import resize_short_side, to_float_rgb
+
+SPLITS: dict[str, tuple[str, ...]] = {
+    "train": ("astronaut", "rocket", "hubble_deep_field", "retina", "stereo_motorcycle"),
+    "test": ("chelsea", "coffee", "immunohistochemistry"),
+}
+
+
+def load_photo(name: str) -> Image.Image:
+    """One bundled photo (the left view for the stereo pair)."""
+    from skimage import data
+
+    photo = getattr(data, name)()
+    return Image.fromarray(photo[0] if name == "stereo_motorcycle" else photo)
+
+
+def grid_crops(photo: Image.Image, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(row, column, crop) for the centred grid of non-overlapping size x size crops."""
+    if min(photo.size) < size:
+        photo = resize_short_side(photo, size)
+    image = to_float_rgb(photo)
+    h, w = image.shape[:2]
+    rows, cols = h // size, w // size
+    top0, left0 = (h - rows * size) // 2, (w - cols * size) // 2
+    for r in range(rows):
+        for c in range(cols):
+            top, left = top0 + r * size, left0 + c * size
+            yield r, c, np.ascontiguousarray(image[top : top + size, left : left + size])
+
+
+class SamplesDataset(Dataset):
+    name = "samples"
+    description = "scikit-image's bundled colour photos as square crops; split by photo (3 test, 5 train)"
+
+    def samples(self, split: str, image_size: int) -> Iterator[Sample]:
+        if split not in SPLITS:
+            raise InpaintbenchError(f"dataset 'samples' has splits {', '.join(SPLITS)}; not '{split}'")
+        for photo in SPLITS[split]:
+            for r, c, crop in grid_crops(load_photo(photo), image_size):
+                yield Sample(f"{photo}/r{r}c{c}", crop)
