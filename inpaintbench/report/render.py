@@ -1,0 +1,177 @@
+"""Turning loaded runs into one index.html with a jinja2 template that autoescapes everything."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+from markupsafe import Markup
+
+from ..runner import layout
+from . import fmt, svg
+from .images import Assets
+from .runs import RunSet, load_runs
+from .stats import N_BUCKETS, bucket_label
+from .tables import (
+    breakdowns,
+    bucket_counts,
+    choose_reference,
+    leaderboards,
+    paired_tables,
+    regime_hole_ratios,
+)
+from .visuals import GRID_IMAGES, Visuals
+
+#: Bins of the hole-ratio histogram on the masks section (2% wide).
+HISTOGRAM_EDGES = [i / 50 for i in range(51)]
+
+
+def _data_value(value: float | None) -> str:
+    """A cell's sort key as JavaScript's parseFloat reads it; empty for a missing value."""
+    if value is None or math.isnan(value):
+        return ""
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
+
+
+def _json_number(value: float) -> float | str | None:
+    """JSON has no NaN or infinity: missing becomes null, infinite the strings "inf"/"-inf"."""
+    if math.isnan(value):
+        return None
+    return str(value) if math.isinf(value) else float(value)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("inpaintbench.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=fmt.number, signed=fmt.signed, pct=fmt.percent, datav=_data_value)
+    env.tests["nan"] = lambda value: isinstance(value, float) and math.isnan(value)
+    return env
+
+
+def _static(name: str) -> str:
+    return (resources.files("inpaintbench.report") / "static" / name).read_text(encoding="utf-8")
+
+
+def _issues(runset: RunSet) -> dict[str, list[dict[str, Any]]]:
+    """Skipped inputs, failed models and metrics not computed, each tagged with its run folder."""
+    issues: dict[str, list[dict[str, Any]]] = {
+        "skipped_inputs": [],
+        "failures": [],
+        "metrics_not_computed": [],
+    }
+    for run in runset.runs:
+        for key, items in issues.items():
+            items.extend({**item, "run": str(run.path)} for item in run.meta.get(key, []))
+    return issues
+
+
+def _machine_data(runset: RunSet, reference: str | None) -> dict[str, Any]:
+    """The leaderboard numbers embedded as JSON, for tools that read the page."""
+    summary = runset.summary
+    return {
+        "models": runset.models,
+        "regimes": runset.regimes,
+        "metrics": runset.metrics,
+        "reference": reference,
+        "summary": [
+            {
+                "model": row.model,
+                "mask": row.mask,
+                "metric": row.metric,
+                **{k: _json_number(getattr(row, k)) for k in ("mean", "std", "ci95_low", "ci95_high")},
+                "n": None if math.isnan(row.n) else int(row.n),
+            }
+            for row in summary.itertuples(index=False)
+        ],
+    }
+
+
+def _masks(runset: RunSet, visuals: Visuals, grids: list) -> list[dict[str, Any]]:
+    examples = visuals.mask_examples(grids)
+    sections = []
+    for regime, ratios in regime_hole_ratios(runset).items():
+        counts = np.histogram(np.clip(ratios, 0, 1), bins=HISTOGRAM_EDGES)[0].tolist()
+        sections.append(
+            {
+                "regime": regime,
+                "n": len(ratios),
+                "mean": float(ratios.mean()),
+                "min": float(ratios.min()),
+                "max": float(ratios.max()),
+                "buckets": bucket_counts(ratios),
+                "histogram": svg.histogram(f"hole ratios of {regime}", counts, HISTOGRAM_EDGES, "hole ratio"),
+                "examples": examples.get(regime, []),
+            }
+        )
+    return sections
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def render(
+    run_dirs: list[Path], out_dir: Path, *, self_contained: bool = False, reference: str | None = None
+) -> Path:
+    """Render one report from one or several run folders into ``out_dir/index.html``; returns its path.
+
+    Images go to ``out_dir/assets/`` as small PNGs, or inline as data: URIs with ``self_contained``.
+    """
+    runset = load_runs([Path(d) for d in run_dirs])
+    reference = choose_reference(runset, reference)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    assets = Assets(out_dir, inline=self_contained)
+    visuals = Visuals(runset, assets)
+    colours = {model: svg.colour(i) for i, model in enumerate(runset.models)}
+    saved_images = any((run.path / layout.IMAGES_DIR).is_dir() for run in runset.runs)  # not --no-images
+    grids = visuals.grids() if saved_images else []
+    script = _static("report.js")
+    context = {
+        "runset": runset,
+        "runs": runset.runs,
+        "first": runset.runs[0].meta,
+        "reference": reference,
+        "colours": colours,
+        "metrics": [
+            {
+                "name": m,
+                "higher": runset.higher_is_better(m),
+                "description": runset.metric_info.get(m, {}).get("description", ""),
+            }
+            for m in runset.metrics
+        ],
+        "leaderboards": leaderboards(runset),
+        "breakdowns": breakdowns(runset, colours),
+        "paired": paired_tables(runset, reference),
+        "grids": grids,
+        "grid_images": GRID_IMAGES,
+        "galleries": visuals.galleries() if saved_images else [],
+        "masks": _masks(runset, visuals, grids),
+        "bucket_labels": [bucket_label(b) for b in range(N_BUCKETS)],
+        "issues": _issues(runset),
+        "data": _machine_data(runset, reference),
+        "css": Markup(_static("report.css")),
+        "script": Markup(script),
+        "script_hash": base64.b64encode(hashlib.sha256(script.encode()).digest()).decode(),
+    }
+    path = out_dir / layout.INDEX_HTML
+    _write_atomically(path, _environment().get_template("report.html").render(context))
+    assets.prune()
+    return path

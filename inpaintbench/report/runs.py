@@ -1,0 +1,154 @@
+"""Reading one or several run folders into one table, refusing runs that did not score the same pairs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InpaintbenchError
+from ..runner import layout
+
+#: results.csv columns that are not metrics.
+KEY_COLUMNS = ("model", "mask", "image", "hole_ratio")
+EXTRA_COLUMNS = ("checkpoint",)
+SUMMARY_NUMERIC = ("mean", "std", "ci95_low", "ci95_high", "n")
+
+
+@dataclass
+class Run:
+    """One run folder as written by the runner."""
+
+    path: Path
+    meta: dict[str, Any]
+    results: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What two runs must share for their results to be paired image by image."""
+        config = self.meta.get("config", {})
+        return {
+            "dataset fingerprint": self.meta.get("dataset", {}).get("fingerprint"),
+            "image size": config.get("image_size"),
+            "seed": config.get("seed"),
+        }
+
+
+@dataclass
+class RunSet:
+    """Several runs merged: each model's rows come from the first run that evaluated it."""
+
+    runs: list[Run]
+    results: pd.DataFrame  # KEY_COLUMNS + metrics + "run" (index into runs)
+    summary: pd.DataFrame
+    models: list[str]
+    regimes: list[str]
+    metrics: list[str]
+    metric_info: dict[str, dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def model_run(self, model: str) -> Run:
+        return self.runs[int(self.results.loc[self.results["model"] == model, "run"].iloc[0])]
+
+    def higher_is_better(self, metric: str) -> bool | None:
+        return self.metric_info.get(metric, {}).get("higher_is_better")
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Every column as text first, so image ids such as "NA" or "1e3" stay as written."""
+    if not path.is_file():
+        raise InpaintbenchError(f"{path}: missing; is this a run folder written by `inpaintbench run`?")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InpaintbenchError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def _to_numbers(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    for column in columns:
+        try:
+            frame[column] = pd.to_numeric(frame[column].replace("", np.nan))
+        except ValueError as exc:
+            raise InpaintbenchError(f"{path}: column {column!r} is not numeric ({exc})") from None
+
+
+def load_run(run_dir: Path) -> Run:
+    run_dir = Path(run_dir)
+    meta_path = run_dir / layout.RUN_JSON
+    if not meta_path.is_file():
+        raise InpaintbenchError(f"{meta_path}: missing; is this a run folder written by `inpaintbench run`?")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InpaintbenchError(f"{meta_path}: not valid JSON ({exc})") from None
+    results_path = run_dir / layout.RESULTS_CSV
+    results = _read_csv(results_path, KEY_COLUMNS)
+    metrics = [c for c in results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS]
+    _to_numbers(results, ["hole_ratio", *metrics], results_path)
+    summary_path = run_dir / layout.SUMMARY_CSV
+    summary = _read_csv(summary_path, ("model", "mask", "metric", *SUMMARY_NUMERIC))
+    _to_numbers(summary, list(SUMMARY_NUMERIC), summary_path)
+    return Run(run_dir, meta, results, summary)
+
+
+def _check_same_pairs(runs: list[Run]) -> None:
+    first = runs[0]
+    for run in runs[1:]:
+        for key, value in run.identity.items():
+            if value != first.identity[key]:
+                raise InpaintbenchError(
+                    f"{run.path}: {key} {value!r} differs from {first.path} ({first.identity[key]!r}); "
+                    "a report only compares runs on the same images and masks"
+                )
+
+
+def _ordered_union(lists: list[list[str]]) -> list[str]:
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+def load_runs(run_dirs: list[Path]) -> RunSet:
+    if not run_dirs:
+        raise InpaintbenchError("report: give at least one run folder")
+    runs = [load_run(Path(d)) for d in run_dirs]
+    _check_same_pairs(runs)
+
+    owner: dict[str, int] = {}
+    notes = []
+    for index, run in enumerate(runs):
+        for model in run.results["model"].unique():
+            if model in owner:
+                notes.append(f"{model}: also in {run.path}; rows from {runs[owner[model]].path} are shown")
+            else:
+                owner[model] = index
+
+    def owned(frame: pd.DataFrame, index: int) -> pd.DataFrame:
+        return frame[frame["model"].map(owner) == index]
+
+    metrics = _ordered_union(
+        [run.meta.get("config", {}).get("metrics", []) for run in runs]
+        + [[c for c in run.results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS] for run in runs]
+    )
+    results = pd.concat(
+        [owned(run.results, i).assign(run=i) for i, run in enumerate(runs)], ignore_index=True
+    ).reindex(columns=[*KEY_COLUMNS, *metrics, "run"])
+    summary = pd.concat([owned(run.summary, i) for i, run in enumerate(runs)], ignore_index=True)
+    metrics = [m for m in metrics if results[m].notna().any()]
+    metric_info: dict[str, dict[str, Any]] = {}
+    for run in reversed(runs):
+        metric_info.update(run.meta.get("metric_info", {}))
+    return RunSet(
+        runs=runs,
+        results=results,
+        summary=summary,
+        models=list(owner),
+        regimes=list(results["mask"].unique()),
+        metrics=metrics,
+        metric_info=metric_info,
+        notes=notes,
+    )

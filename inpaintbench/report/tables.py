@@ -1,0 +1,195 @@
+"""The numeric sections of the report: leaderboards, the hole-ratio breakdown, paired comparisons."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InpaintbenchError
+from ..seeding import stable_seed
+from . import svg
+from .runs import RunSet
+from .stats import BUCKET_EDGES, N_BUCKETS, Paired, bucket_label, hole_ratio_bucket, paired_comparison
+
+#: Baselines that make a neutral default reference, in order of preference.
+BASELINES = ("mean_fill", "biharmonic")
+
+
+@dataclass
+class Cell:
+    mean: float
+    low: float = math.nan
+    high: float = math.nan
+    n: int = 0
+    std: float = math.nan
+    best: bool = False
+
+
+@dataclass
+class Row:
+    model: str
+    n: int
+    cells: list[Cell]
+
+
+@dataclass
+class Leaderboard:
+    regime: str
+    rows: list[Row]
+
+
+def _mark_best(rows: list[Row], metrics: list[str], runset: RunSet) -> None:
+    for column, metric in enumerate(metrics):
+        higher = runset.higher_is_better(metric)
+        means = np.array([row.cells[column].mean for row in rows], dtype=float)
+        if higher is None or np.isnan(means).all():
+            continue
+        best = np.nanmax(means) if higher else np.nanmin(means)
+        for row, mean in zip(rows, means, strict=True):
+            row.cells[column].best = bool(mean == best)
+
+
+def leaderboards(runset: RunSet) -> list[Leaderboard]:
+    """Per regime, every model's mean, 95% interval and n per metric, as summary.csv has them."""
+    summary = runset.summary.set_index(["model", "mask", "metric"])
+    counts = runset.results.groupby(["model", "mask"]).size()
+    boards = []
+    for regime in runset.regimes:
+        rows = []
+        for model in runset.models:
+            if (model, regime) not in counts.index:
+                continue
+            cells = []
+            for metric in runset.metrics:
+                if (model, regime, metric) in summary.index:
+                    s = summary.loc[(model, regime, metric)]
+                    cells.append(Cell(s["mean"], s["ci95_low"], s["ci95_high"], int(s["n"]), s["std"]))
+                else:
+                    cells.append(Cell(math.nan))
+            rows.append(Row(model, int(counts[(model, regime)]), cells))
+        _mark_best(rows, runset.metrics, runset)
+        boards.append(Leaderboard(regime, rows))
+    return boards
+
+
+@dataclass
+class BucketRow:
+    label: str
+    n: int  # images in the bucket (the most any model has)
+    cells: list[Cell]  # one per model
+
+
+@dataclass
+class Breakdown:
+    metric: str
+    rows: list[BucketRow]
+    chart: str | None
+
+
+@dataclass
+class Breakdowns:
+    regimes: list[str]  # the regimes pooled: those every model was evaluated on
+    tables: list[Breakdown] = field(default_factory=list)
+
+
+def breakdowns(runset: RunSet, colours: dict[str, str]) -> Breakdowns:
+    """Mean and std per 10% hole-ratio bucket, pooled over the regimes all models share."""
+    evaluated = set(zip(runset.results["model"], runset.results["mask"], strict=True))
+    shared = [r for r in runset.regimes if all((m, r) in evaluated for m in runset.models)]
+    result = Breakdowns(shared)
+    frame = runset.results[runset.results["mask"].isin(shared)]
+    if frame.empty:
+        return result
+    frame = frame.assign(bucket=hole_ratio_bucket(frame["hole_ratio"].to_numpy()))
+    present = sorted(frame["bucket"].unique())
+    for metric in runset.metrics:
+        stats = frame.groupby(["bucket", "model"])[metric].agg(["mean", "std", "count"])
+        rows = []
+        for bucket in present:
+            cells = []
+            for model in runset.models:
+                if (bucket, model) in stats.index and stats.loc[(bucket, model), "count"]:
+                    s = stats.loc[(bucket, model)]
+                    cells.append(Cell(s["mean"], n=int(s["count"]), std=s["std"]))
+                else:
+                    cells.append(Cell(math.nan))
+            rows.append(BucketRow(bucket_label(bucket), max(c.n for c in cells), cells))
+        chart = None
+        if len(present) > 1:
+            series = [
+                svg.Series(model, colours[model], [row.cells[i].mean for row in rows])
+                for i, model in enumerate(runset.models)
+            ]
+            ticks = [f"{BUCKET_EDGES[b] * 100:.0f}–{BUCKET_EDGES[b + 1] * 100:.0f}" for b in present]
+            chart = svg.line_chart(f"{metric} by hole ratio", ticks, series, f"hole ratio (%); mean {metric}")
+        result.tables.append(Breakdown(metric, rows, chart))
+    return result
+
+
+def choose_reference(runset: RunSet, requested: str | None) -> str | None:
+    """The requested model, else the first baseline present, else the first model (None: no models)."""
+    if requested is not None:
+        if requested not in runset.models:
+            raise InpaintbenchError(
+                f"--reference: model {requested!r} is not in the runs (models: {', '.join(runset.models)})"
+            )
+        return requested
+    return next((m for m in BASELINES if m in runset.models), next(iter(runset.models), None))
+
+
+@dataclass
+class PairedRow:
+    model: str
+    cells: list[Paired | None]  # per metric
+
+
+@dataclass
+class PairedTable:
+    regime: str
+    rows: list[PairedRow]
+
+
+def paired_tables(runset: RunSet, reference: str | None) -> list[PairedTable]:
+    """Each model against the reference on the identical (image, mask) pairs, per regime and metric."""
+    results = runset.results
+    seed = runset.runs[0].identity["seed"]
+    tables = []
+    for regime in runset.regimes:
+        in_regime = results[results["mask"] == regime]
+        ref = in_regime.loc[in_regime["model"] == reference, ["image", *runset.metrics]]
+        if ref.empty:
+            continue
+        rows = []
+        for model in runset.models:
+            if model == reference:
+                continue
+            other = in_regime.loc[in_regime["model"] == model, ["image", *runset.metrics]]
+            if other.empty:
+                continue
+            joined = other.merge(ref, on="image", suffixes=("", "_ref"))
+            cells: list[Paired | None] = []
+            for metric in runset.metrics:
+                cells.append(
+                    paired_comparison(
+                        joined[metric].to_numpy(dtype=float),
+                        joined[f"{metric}_ref"].to_numpy(dtype=float),
+                        runset.higher_is_better(metric),
+                        seed=stable_seed(seed, "paired", model, reference, regime, metric),
+                    )
+                )
+            rows.append(PairedRow(model, cells))
+        if rows:
+            tables.append(PairedTable(regime, rows))
+    return tables
+
+
+def regime_hole_ratios(runset: RunSet) -> dict[str, np.ndarray]:
+    """One hole ratio per (regime, image): every model sees the same mask."""
+    unique = runset.results.drop_duplicates(["mask", "image"])
+    return {r: unique.loc[unique["mask"] == r, "hole_ratio"].to_numpy(dtype=float) for r in runset.regimes}
+
+
+def bucket_counts(ratios: np.ndarray) -> list[int]:
+    return np.bincount(hole_ratio_bucket(ratios), minlength=N_BUCKETS).tolist()
