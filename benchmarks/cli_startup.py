@@ -25,7 +25,9 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "inpaintbench.cli", *argv], capture_output=True, check=True)
             times.append(time.perf_counter() - t0)
-        print(f"inpaintbench {' '.join(argv):<14} best {min(times):.3f} s  median {statistics.median(times):.3f} s")
+        print(
+            f"inpaintbench {' '.join(argv):<14} best {min(times):.3f} s  median {statistics.median(times):.3f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -105,6 +105,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=sorted(KIND_OF))
+
+    datasets = sub.add_parser("datasets", help="benchmark dataset recipes (datasets/ in the repository)")
+    datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
+    check = datasets_sub.add_parser("check", help="is a local copy of a recipe's dataset complete?")
+    check.add_argument("name", help="recipe: paris_streetview, celeba_hq, places365")
+    check.add_argument("path", type=Path, help="the dataset's root folder")
+    check.add_argument("--no-progress", action="store_true")
+
+    freeze = sub.add_parser("freeze", help="write a frozen evaluation set (images, masks, hashes)")
+    freeze.add_argument("--dataset", required=True, help="any dataset spec, e.g. places365:/data/places")
+    freeze.add_argument("--masks", type=_csv, required=True, help="mask regimes, comma-separated")
+    freeze.add_argument("--image-size", type=int, required=True)
+    freeze.add_argument("--seed", type=int, default=0)
+    freeze.add_argument("--limit", type=int, help="freeze at most N images")
+    freeze.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+
+    masks = sub.add_parser("masks", help="look at mask regimes: sample grids and hole statistics")
+    masks_sub = masks.add_subparsers(dest="masks_command", required=True)
+    preview = masks_sub.add_parser("preview", help="draw sample masks of each regime into a grid PNG")
+    preview.add_argument("regimes", type=_csv, metavar="R[,S...]")
+    preview.add_argument("-n", type=int, default=16, help="masks per regime (default 16)")
+    preview.add_argument("--image-size", type=int, default=256)
+    preview.add_argument("--seed", type=int, default=0)
+    preview.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
+    stats = masks_sub.add_parser("stats", help="hole-ratio distribution and hole-to-known distances")
+    stats.add_argument("regimes", type=_csv, metavar="R[,S...]")
+    stats.add_argument("--n", type=int, default=500, help="masks per regime (default 500)")
+    stats.add_argument("--image-size", type=int, default=256)
+    stats.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -230,12 +259,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .datasets.check import check_dataset
+
+    report = check_dataset(args.name, args.path, progress=not args.no_progress)
+    print(report.format())
+    return 0 if report.complete else 1
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from .frozen import MANIFEST, freeze
+
+    manifest = freeze(args.dataset, args.masks, args.image_size, args.seed, args.limit, args.out)
+    print(
+        f"froze {len(manifest['images'])} images x {len(manifest['regimes'])} mask regimes into {args.out}"
+        f" ({MANIFEST}); evaluate with --dataset evalset:{args.out} --image-size {args.image_size}"
+    )
+    return 0
+
+
+def cmd_masks(args: argparse.Namespace) -> int:
+    from .masks.tools import mask_stats, preview_grid, sample_masks
+    from .plugins import get_registry
+
+    registry = get_registry()
+    count = args.n
+    if count < 1 or args.image_size < 8:
+        raise InpaintbenchError("need at least one mask (-n/--n) and --image-size of 8 or more")
+    drawn = [
+        (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
+        for spec in args.regimes
+    ]
+    if args.masks_command == "preview":
+        preview_grid(drawn, args.out)
+        print(f"{count} masks of each of {len(drawn)} regimes at {args.image_size} px written to {args.out}")
+    else:
+        print("\n\n".join(mask_stats(spec, masks).format() for spec, masks in drawn))
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "train": cmd_train,
     "report": cmd_report,
     "plugins": cmd_plugins,
     "list": cmd_list,
+    "datasets": cmd_datasets,
+    "freeze": cmd_freeze,
+    "masks": cmd_masks,
 }
 
 

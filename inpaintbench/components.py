@@ -59,6 +59,11 @@ class Dataset(Component):
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         raise NotImplementedError
 
+    def frozen_mask(self, regime: str, image_id: str) -> np.ndarray | None:
+        """The stored mask (bool, True = hole) of a dataset that fixes its masks, such as a frozen
+        evaluation set; None lets the regime's generator draw it."""
+        return None
+
 
 class MaskGenerator(Component):
     """Draws one binary mask (True = hole) for an image of the given size.

@@ -34,20 +34,28 @@ class FreeFormMask(MaskGenerator):
         canvas = Image.new("L", (width, height), 0)
         draw = ImageDraw.Draw(canvas)
         for _ in range(int(rng.integers(1, 4))):
-            vertices = _stroke_vertices(rng, height, width, diagonal / 8)
+            vertices = stroke_vertices(rng, height, width, diagonal / 8)
             brush = int(rng.uniform(*WIDTH_RANGE_256) * diagonal / REFERENCE_DIAGONAL)
-            draw.line(vertices, fill=1, width=brush)
-            r = brush // 2
-            for x, y in vertices:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=1)
+            draw_stroke(draw, vertices, brush)
         return np.asarray(canvas, dtype=bool)
 
 
-def _stroke_vertices(
-    rng: np.random.Generator, height: int, width: int, mean_step: float
+def draw_stroke(draw: ImageDraw.ImageDraw, vertices: list[tuple[int, int]], width: int) -> None:
+    """A polyline of one width with round joints and caps (a filled circle at every vertex)."""
+    draw.line(vertices, fill=1, width=width)
+    r = width // 2
+    for x, y in vertices:
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=1)
+
+
+def stroke_vertices(
+    rng: np.random.Generator, height: int, width: int, mean_step: float, max_vertex: int = 12
 ) -> list[tuple[int, int]]:
-    """One stroke's polyline: a random start, then one clipped step per turning angle."""
-    num_vertex = int(rng.integers(4, 12))
+    """One stroke's polyline: a random start, then one clipped step per turning angle.
+
+    4 to ``max_vertex - 1`` turning angles (DeepFill v2: 4-11; CoModGAN's brush: 4-17).
+    """
+    num_vertex = int(rng.integers(4, max_vertex))
     angle_min = MEAN_ANGLE - rng.uniform(0, ANGLE_RANGE)
     angle_max = MEAN_ANGLE + rng.uniform(0, ANGLE_RANGE)
     angles = [rng.uniform(angle_min, angle_max) for _ in range(num_vertex)]

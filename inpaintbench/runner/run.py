@@ -24,8 +24,8 @@ from ..cache import cache_dir
 from ..components import Dataset, MaskGenerator, Metric, MetricUnavailable, Model, PrepareContext, Sample
 from ..device import resolve_device
 from ..errors import InpaintbenchError
+from ..masks.draw import draw_mask
 from ..plugins import Registry, get_registry
-from ..seeding import mask_rng
 from . import DEFAULT_METRICS, layout
 from .outputs import composite, validate
 from .pngs import write_png
@@ -200,19 +200,9 @@ class Runner:
         size = self.config.image_size
         masks = []
         for s in samples:
-            try:
-                mask = np.asarray(
-                    generator.generate(mask_rng(self.config.seed, regime, s.image_id), size, size)
-                )
-            except Exception as exc:
-                raise InpaintbenchError(
-                    f"mask regime '{regime}' failed on image '{s.image_id}': {exc}"
-                ) from exc
-            mask = mask.astype(bool)
-            if mask.shape != (size, size):
-                raise InpaintbenchError(
-                    f"mask regime '{regime}' drew shape {mask.shape}, expected {(size, size)}"
-                )
+            mask = self.dataset.frozen_mask(regime, s.image_id)
+            if mask is None:
+                mask = draw_mask(generator, regime, self.config.seed, s.image_id, size)
             masks.append(mask)
             if self.config.save_images:
                 path = layout.mask_png(self.out, regime, s.image_id)

@@ -1,0 +1,147 @@
+"""Frozen evaluation sets: the exact images and masks of an evaluation, with a hash of every file.
+
+``inpaintbench freeze`` writes a folder anyone can evaluate on with ``--dataset evalset:DIR``:
+
+    DIR/manifest.json                    what is below, and how it was made
+    DIR/images/target/<key>.png          each test image at the set's size (8-bit RGB PNG)
+    DIR/images/masks/<regime>/<key>.png  each mask, white = hole (8-bit PNG)
+
+File names follow the run folder layout (``inpaintbench.runner.layout``), so a run's ``images/``
+and a frozen set hold the same file for the same image and mask. Masks are drawn with
+``masks.draw.draw_mask``, as a run draws them, so the set's masks equal a run's for the same seed.
+Images are stored as 8-bit PNG: the dataset's images rounded to 1/255, the values every model is
+then scored on. The manifest is written last, so a set without one is incomplete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .components import Dataset, MaskGenerator
+from .errors import InpaintbenchError
+from .runner import layout
+from .runner.pngs import write_png
+
+MANIFEST = "manifest.json"
+FORMAT = "inpaintbench-evalset/1"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def freeze(
+    dataset_spec: str, masks: list[str], image_size: int, seed: int, limit: int | None, out: Path
+) -> dict[str, Any]:
+    """Write the set into ``out`` (new or empty) and return its manifest."""
+    from . import __version__
+    from .masks.draw import draw_mask
+    from .plugins import get_registry
+
+    registry = get_registry()
+    dataset = registry.get("dataset", dataset_spec)
+    generators = {spec: registry.get("mask", spec) for spec in masks}
+    if not generators:
+        raise InpaintbenchError("--masks names no mask regime")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InpaintbenchError(f"--out {out} exists and is not an empty folder: choose a new one")
+    images: list[dict[str, Any]] = []
+    regimes: dict[str, dict[str, Any]] = {
+        spec: {"generator": _describe(gen, image_size), "masks": []} for spec, gen in generators.items()
+    }
+    for sample in dataset.samples("test", image_size):
+        images.append(
+            {"id": sample.image_id, "source": _source(dataset, sample.image_id)}
+            | _write(out, layout.target_png(out, sample.image_id), sample.image)
+        )
+        for spec, generator in generators.items():
+            mask = draw_mask(generator, spec, seed, sample.image_id, image_size)
+            entry = _write(out, layout.mask_png(out, spec, sample.image_id), mask.astype(np.float32))
+            regimes[spec]["masks"].append({"id": sample.image_id, **entry, "hole_ratio": float(mask.mean())})
+        if limit is not None and len(images) >= limit:
+            break
+    if not images:
+        raise InpaintbenchError(f"--dataset {dataset_spec} gave no usable test images")
+    manifest = {
+        "format": FORMAT,
+        "inpaintbench_version": __version__,
+        "plugins": registry.plugin_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": {"spec": dataset_spec, "split": "test", "skipped_inputs": dataset.skipped},
+        "image_size": image_size,
+        "seed": seed,
+        "limit": limit,
+        "images": images,
+        "regimes": regimes,
+    }
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, out / MANIFEST)
+    return manifest
+
+
+def _write(root: Path, path: Path, pixels: np.ndarray) -> dict[str, str]:
+    write_png(path, pixels)
+    return {"file": path.relative_to(root).as_posix(), "sha256": sha256_file(path)}
+
+
+def _describe(generator: MaskGenerator, size: int) -> dict[str, Any]:
+    """The generator's identity and, where it tells them, its parameters at this size."""
+    cls = type(generator)
+    parameters = getattr(generator, "parameters", None)
+    return {
+        "name": generator.name,
+        "arg": generator.arg,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "description": generator.description,
+        "parameters": parameters(size, size) if callable(parameters) else None,
+    }
+
+
+def _source(dataset: Dataset, image_id: str) -> str:
+    """The file an image came from where the dataset reads files, else its id."""
+    locate = getattr(dataset, "source_path", None)
+    if callable(locate):
+        return str(locate(image_id))
+    root = getattr(dataset, "root", None)
+    if isinstance(root, Path) and (root / image_id).is_file():
+        return str(root / image_id)
+    return image_id
+
+
+def load_manifest(root: Path) -> dict[str, Any]:
+    """The set's manifest after checking every file's sha256; a missing or changed file is an error."""
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InpaintbenchError(
+            f"{root} is not a frozen evaluation set: no {MANIFEST} (make one with inpaintbench freeze)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InpaintbenchError(f"{path} cannot be read: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InpaintbenchError(f"{path} is not an inpaintbench evaluation set manifest ({FORMAT})")
+    entries = manifest["images"] + [m for regime in manifest["regimes"].values() for m in regime["masks"]]
+    bad = []
+    for entry in entries:
+        file = root / entry["file"]
+        if not file.is_file():
+            bad.append(f"{entry['file']} is missing")
+        elif sha256_file(file) != entry["sha256"]:
+            bad.append(f"{entry['file']} was modified (its sha256 differs from {MANIFEST})")
+    if bad:
+        more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
+        raise InpaintbenchError(f"evaluation set {root}: {bad[0]}{more}")
+    return manifest
