@@ -26,7 +26,8 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "inpaintbench.cli", *argv], capture_output=True, check=True)
             times.append(time.perf_counter() - t0)
         print(
-            f"inpaintbench {' '.join(argv):<14} best {min(times):.3f} s  median {statistics.median(times):.3f} s"
+            f"inpaintbench {' '.join(argv):<14} best {min(times):.3f} s"
+            f"  median {statistics.median(times):.3f} s"
         )
 
 

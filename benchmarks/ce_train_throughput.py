@@ -1,0 +1,151 @@
+"""Context Encoder training throughput: the plugin's trainer step against a plain PyTorch loop.
+
+Both run the paper architecture (4000-unit code, batch 64, 128 x 128 crops, centre mode) from the
+same initial weights on the same batch, in this process, interleaved round by round so that load
+from other processes hits both alike. The plain loop is what the PyTorch ports write: standard
+layers, fp32, foreach Adam, one D step (real, then detached fake) and a G step that runs D on the
+fake batch a second time. Also measured in the same run: large fp32 and bf16 matmuls, and the
+achieved FLOP rate of each step (FLOPs counted by torch.utils.flop_counter on the plain step).
+
+    python benchmarks/ce_train_throughput.py [--rounds 4] [--batch 64] [--bottleneck 4000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from inpaintbench_context_encoder.config import TrainConfig
+from inpaintbench_context_encoder.hardware import keep_freed_memory
+from inpaintbench_context_encoder.networks import CodeConv, CodeDeconv
+from inpaintbench_context_encoder.recipe import centre_input, centre_target, weighted_l2
+from inpaintbench_context_encoder.step import TrainStep
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def plain_layers(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose matmul code layers are the standard convolution modules again."""
+    net = copy.deepcopy(net)
+    for module in net.modules():
+        if type(module) is CodeConv:
+            module.__class__ = nn.Conv2d
+        elif type(module) is CodeDeconv:
+            module.__class__ = nn.ConvTranspose2d
+    return net
+
+
+class PlainLoop:
+    """The reference: what a straightforward port does each iteration."""
+
+    def __init__(self, fast: TrainStep) -> None:
+        cfg = fast.cfg
+        self.cfg, self.weights = cfg, fast.l2_weights
+        self.gen, self.disc = plain_layers(fast.gen), plain_layers(fast.disc)
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
+
+    def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        inp, target = centre_input(real, self.cfg.overlap), centre_target(real)
+        fake = self.gen(inp)
+        self.opt_d.zero_grad()
+        d_real, d_fake = self.disc(target), self.disc(fake.detach())
+        loss_d = F.binary_cross_entropy_with_logits(
+            d_real, torch.ones_like(d_real)
+        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        loss_d.backward()
+        self.opt_d.step()
+        self.opt_g.zero_grad()
+        d_out = self.disc(fake)
+        adv = F.binary_cross_entropy_with_logits(d_out, torch.ones_like(d_out))
+        l2 = weighted_l2(fake, target, self.weights)
+        loss_g = self.cfg.wtl2 * l2 + (1 - self.cfg.wtl2) * adv
+        loss_g.backward()
+        self.opt_g.step()
+        return {"d": loss_d.detach(), "g_adv": adv.detach(), "g_l2": l2.detach(), "g": loss_g.detach()}
+
+
+def matmul_gflops(dtype: torch.dtype, size: int, seconds: float = 2.0) -> float:
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        n += 1
+    return 2 * size**3 * n / (time.perf_counter() - start) / 1e9
+
+
+def timed(step, real: torch.Tensor) -> tuple[float, dict[str, float]]:
+    start = time.perf_counter()
+    losses = step(real)
+    return time.perf_counter() - start, {k: float(v) for k, v in losses.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4, help="timed steps of each, interleaved")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--bottleneck", type=int, default=4000)
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler tables of both steps")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    device = torch.device("cpu")
+    allocator_tuned = keep_freed_memory()  # process-wide: the plain loop benefits from it as well
+    cfg = TrainConfig(bottleneck=args.bottleneck, batch_size=args.batch, precision="auto")
+    fast = TrainStep(cfg, device)
+    plain = PlainLoop(fast)  # same initial weights
+    real = torch.rand(args.batch, 3, 128, 128, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+    with FlopCounterMode(display=False) as counter:
+        first_plain = timed(plain, real)[1]
+    flops = counter.get_total_flops()
+    first_fast = timed(fast, real)[1]
+
+    times: dict[str, list[float]] = {"plain": [], "trainer": []}
+    for _ in range(args.rounds):
+        times["plain"].append(timed(plain, real)[0])
+        times["trainer"].append(timed(fast, real)[0])
+    med = {k: statistics.median(v) for k, v in times.items()}
+
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        for name, step in (("plain", plain), ("trainer", fast)):
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                step(real)
+            print(f"--- {name} step profile")
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+    mm_fp32 = matmul_gflops(torch.float32, 2048)
+    mm_bf16 = matmul_gflops(torch.bfloat16, 512)
+    out = {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+        "bottleneck": args.bottleneck,
+        "trainer_precision": fast.precision,
+        "allocator_tuned_for_both": allocator_tuned,
+        "gflop_per_step": flops / 1e9,
+        "seconds_per_step": med,
+        "images_per_s": {k: args.batch / v for k, v in med.items()},
+        "speedup": med["plain"] / med["trainer"],
+        "achieved_gflops": {k: flops / v / 1e9 for k, v in med.items()},
+        "matmul_gflops": {"fp32_2048": mm_fp32, "bf16_512": mm_bf16},
+        "first_step_losses": {"plain": first_plain, "trainer": first_fast},
+        "all_step_seconds": times,
+    }
+    print(json.dumps(out, indent=2))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Checkpoints: safetensors files plus a JSON pointer, written so that a kill never leaves a broken one.
+
+A checkpoint directory holds ``weights-<step>.safetensors`` (generator and discriminator, with the
+training configuration in the header), ``optimizer-<step>.safetensors`` (Adam moments and step
+counts) and ``checkpoint.json``, which names those two files with their sha256. Every file is
+written to a temporary name and moved into place with ``os.replace``; the pointer goes last, and
+files it no longer names are deleted after it. Until the new pointer lands, the old one still names
+complete files. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load, save
+
+from inpaintbench import InpaintbenchError
+
+from .config import TrainConfig
+from .networks import Generator
+from .step import TrainStep
+
+POINTER = "checkpoint.json"
+FORMAT = "inpaintbench-context-encoder/1"
+HEADER_KEY = "inpaintbench_context_encoder"
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint on disk: ``meta`` is the pointer's content."""
+
+    directory: Path
+    meta: dict[str, Any]
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_json(self.meta["config"])
+
+    @property
+    def weights_path(self) -> Path:
+        return self.directory / self.meta["weights"]
+
+    @property
+    def step(self) -> int:
+        return int(self.meta["step"])
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta.get("complete"))
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The weight tensors, after checking the file against its recorded sha256."""
+        return load(_read_verified(self.weights_path, self.meta["weights_sha256"]))
+
+
+def write_atomic(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``; returns its sha256."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_checkpoint(directory: Path, trainer: TrainStep, meta: dict[str, Any]) -> Checkpoint:
+    """Save networks and optimiser state; ``meta`` must hold at least ``step`` and ``config``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    step = int(meta["step"])
+    tensors = {f"generator.{k}": v for k, v in trainer.gen.state_dict().items()}
+    tensors |= {f"discriminator.{k}": v for k, v in trainer.disc.state_dict().items()}
+    # One metadata key: safetensors writes several in hash-map order, so equal weights gave different files.
+    header = {HEADER_KEY: json.dumps({"format": FORMAT, "config": meta["config"]}, sort_keys=True)}
+    weights = f"weights-{step:08d}.safetensors"
+    weights_sha = write_atomic(directory / weights, save(_cpu(tensors), metadata=header))
+    moments, groups = {}, {}
+    for name, opt in (("generator", trainer.opt_g), ("discriminator", trainer.opt_d)):
+        state = opt.state_dict()
+        for index, entries in state["state"].items():
+            moments |= {f"{name}.{index}.{key}": value for key, value in entries.items()}
+        groups[name] = state["param_groups"]
+    optimizer = f"optimizer-{step:08d}.safetensors"
+    optimizer_sha = write_atomic(directory / optimizer, save(_cpu(moments)))
+    pointer = {
+        **meta,
+        "format": FORMAT,
+        "weights": weights,
+        "weights_sha256": weights_sha,
+        "optimizer": optimizer,
+        "optimizer_sha256": optimizer_sha,
+        "optimizer_groups": groups,
+    }
+    write_atomic(directory / POINTER, json.dumps(pointer, indent=1).encode())
+    for stale in directory.glob("*.safetensors"):
+        if stale.name not in (weights, optimizer):
+            stale.unlink()
+    return Checkpoint(directory, pointer)
+
+
+def find_checkpoint(directory: Path) -> Checkpoint | None:
+    """The checkpoint in ``directory``, or None when there is none yet."""
+    pointer = directory / POINTER
+    return open_checkpoint(pointer) if pointer.is_file() else None
+
+
+def open_checkpoint(path: Path) -> Checkpoint:
+    """A checkpoint directory, its ``checkpoint.json``, or a bare weights file (config from its header)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / POINTER
+    if not path.is_file():
+        raise InpaintbenchError(f"checkpoint '{path}' does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            header = _safetensors_header(path)
+            meta = {"config": json.loads(header[HEADER_KEY])["config"], "weights": path.name, "step": -1}
+            meta["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            return Checkpoint(path.parent, {**meta, "complete": True})
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError, KeyError) as exc:
+        raise InpaintbenchError(f"checkpoint '{path}' cannot be read: {exc}") from None
+    if meta.get("format") != FORMAT:
+        raise InpaintbenchError(f"checkpoint '{path}' is not a {FORMAT} checkpoint")
+    return Checkpoint(path.parent, meta)
+
+
+def load_generator(ckpt: Checkpoint, device: torch.device) -> Generator:
+    """The checkpoint's generator on ``device``, in eval mode."""
+    cfg = ckpt.config
+    gen = Generator(64 if cfg.mode == "center" else 128, cfg.bottleneck)
+    prefix = "generator."
+    tensors = {k[len(prefix) :]: v for k, v in ckpt.weights().items() if k.startswith(prefix)}
+    try:
+        gen.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise InpaintbenchError(f"checkpoint '{ckpt.weights_path}' does not fit its config: {exc}") from None
+    return gen.to(device).eval()
+
+
+def restore(ckpt: Checkpoint, trainer: TrainStep) -> None:
+    """Load networks and optimiser state into a freshly built ``TrainStep`` to resume training."""
+    tensors = ckpt.weights()
+    for name, net in (("generator", trainer.gen), ("discriminator", trainer.disc)):
+        prefix = f"{name}."
+        net.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    path = ckpt.directory / ckpt.meta["optimizer"]
+    moments = load(_read_verified(path, ckpt.meta["optimizer_sha256"]))
+    for name, opt in (("generator", trainer.opt_g), ("discriminator", trainer.opt_d)):
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in moments.items():
+            net, index, entry = key.split(".")
+            if net == name:
+                state.setdefault(int(index), {})[entry] = value
+        opt.load_state_dict({"state": state, "param_groups": ckpt.meta["optimizer_groups"][name]})
+
+
+def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+
+
+def _read_verified(path: Path, sha256: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InpaintbenchError(f"checkpoint file '{path}' cannot be read: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise InpaintbenchError(f"checkpoint file '{path}' does not match the sha256 in {POINTER}")
+    return data
+
+
+def _safetensors_header(path: Path) -> dict[str, str]:
+    with open(path, "rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        return json.loads(fh.read(size)).get("__metadata__", {})

@@ -1,0 +1,150 @@
+"""Training configurations: the two presets and the string options that override them.
+
+No torch here: the registry imports this module when it lists the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from inpaintbench import InpaintbenchError
+
+MODES = ("center", "random")
+PRECISIONS = ("auto", "fp32", "bf16")
+LENGTH_FIELDS = ("epochs", "steps", "minutes")
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _check(ok: bool, option: str, value: object, expected: str) -> None:
+    if not ok:
+        raise InpaintbenchError(f"option {option}='{value}' must be {expected}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run produces (hashed into the cache key).
+
+    Length: ``epochs`` (passes over the training images, ceil(n / batch) steps each, as the Lua loop
+    counts them), capped by ``steps`` and by ``minutes`` of training time when those are set.
+    """
+
+    mode: str = "center"
+    bottleneck: int | str = 512
+    batch_size: int = 64
+    load_size: int = 160
+    epochs: int | None = None
+    steps: int | None = None
+    minutes: float | None = 5.0
+    lr_d: float = 0.0002
+    lr_g: float = 0.002
+    beta1: float = 0.5
+    wtl2: float = 0.999
+    overlap: int = 4
+    overlap_weight: float = 10.0
+    condition_adv: bool = False
+    seed: int = 0
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
+        _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {', '.join(PRECISIONS)}")
+        _check(
+            self.bottleneck == "channelwise" or (isinstance(self.bottleneck, int) and self.bottleneck > 0),
+            "bottleneck",
+            self.bottleneck,
+            "a positive integer or 'channelwise'",
+        )
+        _check(self.load_size >= 128, "load_size", self.load_size, "at least 128 (the crop size)")
+        _check(self.batch_size >= 2, "batch_size", self.batch_size, "at least 2 (batch norm needs it)")
+        _check(
+            not (self.condition_adv and self.mode == "random"),
+            "condition_adv",
+            1,
+            "off in random mode (train_random.lua never implemented it)",
+        )
+        _check(
+            self.epochs is not None or self.steps is not None or self.minutes is not None,
+            "steps",
+            None,
+            "set, or minutes or epochs (training needs an end)",
+        )
+
+    def key(self, data_fingerprint: str) -> str:
+        """Cache key: this configuration plus the training data it learns from."""
+        text = json.dumps({"config": asdict(self), "data": data_fingerprint}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def recipe(self) -> dict[str, Any]:
+        """Everything but the length: a run can be resumed and extended when only the length differs."""
+        return {k: v for k, v in asdict(self).items() if k not in LENGTH_FIELDS}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+#: ``paper``: the README command (nBottleneck=4000, loadSize=350, batch 64, 500 epochs, lr 0.0002
+#: for D and 10x for G). ``quick``: 5 minutes per network on a 2-core CPU: a 512-unit code, batch 32,
+#: crops of 160 px images, and learning rates 4x lower (same 10:1 ratio), which did better in short
+#: runs (README, "Presets").
+PRESETS: dict[str, TrainConfig] = {
+    "paper": TrainConfig(bottleneck=4000, batch_size=64, load_size=350, epochs=500, minutes=None),
+    "quick": TrainConfig(
+        bottleneck=512, batch_size=32, load_size=160, minutes=5.0, lr_d=0.00005, lr_g=0.0005
+    ),
+}
+
+#: Options that override a preset field, with their parsers (option text -> field value).
+OVERRIDES = {
+    "steps": ("steps", int),
+    "minutes": ("minutes", float),
+    "epochs": ("epochs", int),
+    "bottleneck": ("bottleneck", lambda v: v if v == "channelwise" else int(v)),
+    "batch_size": ("batch_size", int),
+    "load_size": ("load_size", int),
+    "condition_adv": ("condition_adv", lambda v: _flag(v)),
+    "precision": ("precision", str),
+    "train_seed": ("seed", int),
+    "mode": ("mode", str),
+}
+
+
+def config_from_options(options: dict[str, str], mode: str | None = None) -> TrainConfig:
+    """The preset named by ``preset`` (default quick) with the other options applied.
+
+    Setting ``steps`` or ``minutes`` replaces the preset's length: only the limits given apply.
+    """
+    preset = options.get("preset", "quick")
+    if preset not in PRESETS:
+        raise InpaintbenchError(f"option preset='{preset}' is not one of {', '.join(PRESETS)}")
+    changes: dict[str, Any] = {}
+    if "steps" in options or "minutes" in options:
+        changes.update(epochs=None, steps=None, minutes=None)
+    for option, (name, parse) in OVERRIDES.items():
+        if option in options:
+            try:
+                changes[name] = parse(options[option])
+            except ValueError:
+                raise InpaintbenchError(f"option {option}='{options[option]}' is not valid") from None
+    for name in ("steps", "epochs", "minutes", "batch_size", "load_size"):
+        value = changes.get(name)
+        if value is not None and value <= 0:
+            raise InpaintbenchError(f"option {name}='{options[name]}' must be positive")
+    if mode is not None:
+        changes["mode"] = mode
+    return replace(PRESETS[preset], **changes)

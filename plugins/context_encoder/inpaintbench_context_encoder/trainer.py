@@ -1,0 +1,169 @@
+"""The training loop: budgets, resuming, periodic checkpoints, loss log and preview grids."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from inpaintbench import InpaintbenchError, MaskGenerator, stable_seed
+
+from . import __version__
+from .checkpoint import Checkpoint, find_checkpoint, restore, save_checkpoint
+from .config import TrainConfig
+from .data import Crops, TrainingImages, batches
+from .infer import inpaint_centre, inpaint_random
+from .logs import LossLog, save_grid
+from .recipe import FINE, HI, LO, centre_input, random_input
+from .step import TrainStep
+
+SAVE_EVERY_S = 180.0  #: checkpoint (and preview grid) interval, in seconds of training
+LOG_EVERY = 10  #: steps averaged into one row of losses.csv
+PREVIEW = 8  #: images in a preview grid
+
+
+def step_limit(cfg: TrainConfig, n_images: int) -> int | None:
+    """The number of steps the configuration asks for, or None when only time limits it."""
+    limits = [] if cfg.steps is None else [cfg.steps]
+    if cfg.epochs is not None:
+        limits.append(cfg.epochs * math.ceil(n_images / cfg.batch_size))
+    return min(limits) if limits else None
+
+
+def train(
+    cfg: TrainConfig,
+    data: TrainingImages,
+    directory: Path,
+    device: torch.device,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+    masks: MaskGenerator | None = None,
+) -> Checkpoint:
+    """Train into ``directory``, resuming what is there, until ``cfg``'s limits; returns the final
+    checkpoint. A checkpoint there of the same recipe and data is continued (its step count and
+    training time carry on, so a larger ``steps`` or ``minutes`` extends it); one of another recipe
+    or training set is an error (the directory belongs to that run).
+    """
+    existing = find_checkpoint(directory)
+    if existing is not None and (
+        existing.config.recipe() != cfg.recipe() or existing.meta.get("data_fingerprint") != data.fingerprint
+    ):
+        raise InpaintbenchError(
+            f"'{directory}' holds a checkpoint of another configuration or training set; use another --out"
+        )
+    if cfg.mode == "random" and masks is None:
+        raise ValueError("random-region training needs a mask generator")
+    max_steps = step_limit(cfg, len(data))
+    max_seconds = None if cfg.minutes is None else cfg.minutes * 60.0
+
+    def finished() -> bool:
+        return (max_steps is not None and step >= max_steps) or (
+            max_seconds is not None and elapsed >= max_seconds
+        )
+
+    step, elapsed = 0, 0.0
+    if existing is not None:
+        step, elapsed = existing.step, float(existing.meta["elapsed_s"])
+        if existing.complete and finished():
+            return existing
+    torch.manual_seed(cfg.seed)
+    trainer = TrainStep(cfg, device)
+    if existing is not None:
+        restore(existing, trainer)
+        log(f"context_encoder: resuming {cfg.mode} training in {directory} at step {step}")
+    preview = _preview_batch(cfg, data, masks, device)
+    directory.mkdir(parents=True, exist_ok=True)
+    losses_log = LossLog(directory / "losses.csv", step)
+    workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
+    stream = batches(Crops(data.images, cfg.seed, masks), cfg.batch_size, step, device, workers)
+
+    def meta(complete: bool) -> dict:
+        return {
+            "config": cfg.to_json(),
+            "step": step,
+            "elapsed_s": round(elapsed, 3),
+            "complete": complete,
+            "data_fingerprint": data.fingerprint,
+            "n_train_images": len(data),
+            "precision": trainer.precision,
+            "device": str(device),
+            "versions": {
+                "plugin": __version__,
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+            },
+        }
+
+    def checkpoint(complete: bool) -> Checkpoint:
+        ckpt = save_checkpoint(directory, trainer, meta(complete))
+        save_grid(directory / "samples" / f"step-{step:08d}.png", _preview(trainer, cfg, preview))
+        return ckpt
+
+    bar = tqdm(
+        total=max_steps if max_steps is not None else None,
+        initial=step,
+        unit="step",
+        desc=f"context_encoder {cfg.mode}",
+        disable=not progress,
+    )
+    window: list[dict[str, torch.Tensor]] = []
+    window_start, last_save = elapsed, elapsed
+    try:
+        while not finished():
+            start = time.perf_counter()
+            real, hole = next(stream)
+            window.append(trainer(real, hole))
+            step += 1
+            elapsed += time.perf_counter() - start
+            bar.update(1)
+            if len(window) == LOG_EVERY or finished():
+                means = {k: torch.stack([w[k] for w in window]).mean().item() for k in window[0]}
+                speed = len(window) * cfg.batch_size / max(elapsed - window_start, 1e-9)
+                losses_log.write(step, {"elapsed_s": elapsed, "images_per_s": speed, **means})
+                bar.set_postfix(l2=f"{means['g_l2']:.4f}", d=f"{means['d']:.3f}", t=f"{elapsed / 60:.1f}m")
+                window, window_start = [], elapsed
+            if elapsed - last_save >= SAVE_EVERY_S and not finished():
+                checkpoint(complete=False)
+                last_save = elapsed
+    except KeyboardInterrupt:
+        if step > 0:
+            checkpoint(complete=False)
+            log(f"context_encoder: interrupted; saved step {step} in {directory} (rerun to resume)")
+        raise
+    finally:
+        bar.close()
+    return checkpoint(complete=True)
+
+
+def _preview_batch(
+    cfg: TrainConfig, data: TrainingImages, masks: MaskGenerator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed set of training crops (and holes) for the preview grids, apart from the training stream."""
+    crops = Crops(data.images, stable_seed(cfg.seed, "preview") % 2**63, masks)
+    items = [crops[i] for i in range(PREVIEW)]
+    real = torch.stack([pixels for pixels, _ in items]).to(device).float() / 127.5 - 1
+    if masks is None:
+        return real, torch.zeros(PREVIEW, 1, FINE, FINE, dtype=torch.bool, device=device)
+    return real, torch.stack([hole for _, hole in items]).to(device)
+
+
+def _preview(trainer: TrainStep, cfg: TrainConfig, preview: tuple[torch.Tensor, torch.Tensor]) -> list:
+    """Rows of the grid: the generator's input, its inpainting (eval mode), the original."""
+    real, hole = preview
+    images = (real + 1) / 2
+    if cfg.mode == "center":
+        inp = centre_input(real, cfg.overlap)
+        hole = torch.zeros_like(hole)
+        hole[:, :, LO:HI, LO:HI] = True
+        out = inpaint_centre(trainer.gen.eval(), images, hole.float(), cfg.overlap)
+    else:
+        inp = random_input(real, hole)
+        out = inpaint_random(trainer.gen.eval(), images, hole.float())
+    out = torch.where(hole, out, images)
+    return [(inp + 1) / 2, out, images]
