@@ -98,8 +98,8 @@ def save_checkpoint(directory: Path, trainer: TrainStep, meta: dict[str, Any]) -
         "optimizer_groups": groups,
     }
     write_atomic(directory / POINTER, json.dumps(pointer, indent=1).encode())
-    for stale in directory.glob("*.safetensors"):
-        if stale.name not in (weights, optimizer):
+    for stale in [*directory.glob("*.safetensors"), *directory.glob(".*.tmp-*")]:
+        if stale.name not in (weights, optimizer):  # older steps, and temp files of killed saves
             stale.unlink()
     return Checkpoint(directory, pointer)
 

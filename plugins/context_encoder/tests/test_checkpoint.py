@@ -1,205 +1,127 @@
-"""Checkpoints: safetensors plus a JSON pointer, exact round trips, and writes that a crash at any
-point leaves loadable."""
+"""Checkpoints: round trips, resuming, and surviving a kill in the middle of a save."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
-from inpaintbench_context_encoder import checkpoint as checkpoint_module
-from inpaintbench_context_encoder.checkpoint import (
-    FORMAT,
-    HEADER_KEY,
-    POINTER,
-    Checkpoint,
-    find_checkpoint,
-    load_generator,
-    open_checkpoint,
-    restore,
-    save_checkpoint,
-)
+from inpaintbench_context_encoder import checkpoint as ckpt_mod
+from inpaintbench_context_encoder.checkpoint import find_checkpoint, load_generator, open_checkpoint
 from inpaintbench_context_encoder.config import TrainConfig
+from inpaintbench_context_encoder.data import TrainingImages
 from inpaintbench_context_encoder.step import TrainStep
-from safetensors import safe_open
-from torch import nn
+from inpaintbench_context_encoder.trainer import train
 
 from inpaintbench import InpaintbenchError
 
 CPU = torch.device("cpu")
 
 
-def meta(cfg, step: int) -> dict:
-    return {"config": cfg.to_json(), "step": step, "elapsed_s": 1.5, "complete": True}
+def data() -> TrainingImages:
+    rng = np.random.default_rng(0)
+    return TrainingImages([rng.integers(0, 256, (140, 140, 3), dtype=np.uint8) for _ in range(3)], "fp")
 
 
-@pytest.fixture
-def trained(tiny_config, fixed_batch):
-    """A TrainStep after one step (so batch-norm running statistics and Adam moments are not initial)."""
-    torch.manual_seed(0)
-    step = TrainStep(tiny_config(), CPU)
-    step(fixed_batch[:2])
-    return step
+def cfg(**kw) -> TrainConfig:
+    return TrainConfig(**{"bottleneck": 16, "batch_size": 4, "steps": 2, "minutes": None, **kw})
 
 
-def probe() -> torch.Tensor:
-    return torch.rand(3, 3, 128, 128, generator=torch.Generator().manual_seed(9)) * 2 - 1
+def quiet(directory, config, **kw):
+    return train(config, data(), directory, CPU, log=lambda _: None, progress=False, **kw)
 
 
-def test_round_trip_gives_identical_outputs(trained, tmp_path):
-    ckpt = save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    loaded = load_generator(find_checkpoint(tmp_path), CPU)
-    assert not loaded.training
-    with torch.no_grad():
-        assert torch.equal(loaded(probe()), trained.gen.eval()(probe()))
-    original = trained.gen.state_dict()
-    assert all(torch.equal(v, original[k]) for k, v in loaded.state_dict().items())
-    assert ckpt.weights_path == tmp_path / "weights-00000001.safetensors"
+def generator_state(ckpt) -> dict[str, torch.Tensor]:
+    return load_generator(ckpt, CPU).state_dict()
 
 
-def test_restore_continues_training_exactly(trained, tiny_config, fixed_batch, tmp_path):
-    """Networks and Adam state restored into a fresh TrainStep: the next step's losses and weights are
-    those of the original TrainStep taking the same step."""
-    ckpt = save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    torch.manual_seed(123)  # another initialisation, overwritten by the restore
-    resumed = TrainStep(tiny_config(), CPU)
-    restore(find_checkpoint(tmp_path), resumed)
-    assert ckpt.meta["optimizer_groups"]["generator"][0]["lr"] == 0.002
-    batch = fixed_batch[2:]
-    expected, got = trained(batch), resumed(batch)
-    assert {k: v.item() for k, v in got.items()} == {k: v.item() for k, v in expected.items()}
-    for net in ("gen", "disc"):
-        a, b = getattr(trained, net).state_dict(), getattr(resumed, net).state_dict()
-        assert all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_files_are_safetensors_and_json_without_pickle(trained, tmp_path):
-    save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [POINTER, "optimizer-00000001.safetensors", "weights-00000001.safetensors"]
-    for path in tmp_path.iterdir():
-        head = path.read_bytes()[:4]
-        assert head[:1] != b"\x80" and head != b"PK\x03\x04", f"{path.name} looks like pickle / torch.save"
-    pointer = json.loads((tmp_path / POINTER).read_text())
-    assert pointer["format"] == FORMAT and pointer["config"] == trained.cfg.to_json()
-    for kind in ("weights", "optimizer"):
-        data = (tmp_path / pointer[kind]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == pointer[f"{kind}_sha256"]
-    with safe_open(tmp_path / pointer["weights"], "pt") as fh:
-        header = fh.metadata()
-        keys = set(fh.keys())
-    assert json.loads(header[HEADER_KEY]) == {"format": FORMAT, "config": trained.cfg.to_json()}
-    n_gen = len(trained.gen.state_dict())
-    assert sum(k.startswith("generator.") for k in keys) == n_gen
-    assert sum(k.startswith("discriminator.") for k in keys) == len(trained.disc.state_dict())
-    with safe_open(tmp_path / pointer["optimizer"], "pt") as fh:
-        moments = set(fh.keys())
-    assert {k.rsplit(".", 1)[1] for k in moments} == {"exp_avg", "exp_avg_sq", "step"}
-
-
-def test_the_same_weights_give_the_same_file(tmp_path):
-    """Saving one state twenty times gives one file (a swap every time has odds 2^-19 of passing)."""
-    torch.manual_seed(0)
-    nets = SimpleNamespace(gen=nn.Linear(3, 2), disc=nn.Linear(2, 1))
-    nets.opt_g, nets.opt_d = torch.optim.Adam(nets.gen.parameters()), torch.optim.Adam(nets.disc.parameters())
-    cfg = TrainConfig(steps=1)
-    hashes = {
-        save_checkpoint(tmp_path / str(k), nets, meta(cfg, 1)).meta["weights_sha256"] for k in range(20)
-    }
-    assert len(hashes) == 1
-
-
-def test_open_checkpoint_accepts_directory_pointer_or_bare_weights(trained, tmp_path):
-    """A bare weights file carries its configuration in the safetensors header."""
-    save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    weights = tmp_path / "weights-00000001.safetensors"
-    outputs = []
-    for path in (tmp_path, tmp_path / POINTER, weights):
-        ckpt = open_checkpoint(path)
-        assert ckpt.config == trained.cfg and ckpt.weights_path == weights
-        with torch.no_grad():
-            outputs.append(load_generator(ckpt, CPU)(probe()))
-    assert torch.equal(outputs[0], outputs[1]) and torch.equal(outputs[0], outputs[2])
-
-
-def test_a_leftover_temporary_file_does_not_break_loading(trained, fixed_batch, tmp_path):
-    """A kill during a write leaves ``.<name>.tmp-<pid>`` with partial bytes: the pointer still names the
-    complete files, they load, and the next save goes through."""
-    save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    leftover = tmp_path / ".weights-00000002.safetensors.tmp-99999"
-    leftover.write_bytes((tmp_path / "weights-00000001.safetensors").read_bytes()[:1000])
-    ckpt = find_checkpoint(tmp_path)
-    assert ckpt.step == 1
-    load_generator(ckpt, CPU)
-    trained(fixed_batch[2:])
-    assert save_checkpoint(tmp_path, trained, meta(trained.cfg, 2)).step == 2
-    assert find_checkpoint(tmp_path).step == 2
-    load_generator(find_checkpoint(tmp_path), CPU)
-
-
-def test_a_crash_before_the_pointer_leaves_the_previous_checkpoint(
-    trained, fixed_batch, tmp_path, monkeypatch
-):
-    """The data files of step 2 land, then the process dies before the pointer is replaced: step 1 is
-    still what the directory holds, verified against its sha256. The next save removes the orphans."""
-    save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    with torch.no_grad():
-        before = load_generator(find_checkpoint(tmp_path), CPU)(probe())
-    real_write = checkpoint_module.write_atomic
-
-    def dies_at_the_pointer(path, data):
-        if path.name == POINTER:
-            raise OSError("simulated crash before the pointer is written")
-        return real_write(path, data)
-
-    trained(fixed_batch[2:])
-    monkeypatch.setattr(checkpoint_module, "write_atomic", dies_at_the_pointer)
-    with pytest.raises(OSError, match="simulated crash"):
-        save_checkpoint(tmp_path, trained, meta(trained.cfg, 2))
-    assert (tmp_path / "weights-00000002.safetensors").is_file()
-    ckpt = find_checkpoint(tmp_path)
-    assert ckpt.step == 1
-    with torch.no_grad():
-        assert torch.equal(load_generator(ckpt, CPU)(probe()), before)
-
-    monkeypatch.setattr(checkpoint_module, "write_atomic", real_write)
-    save_checkpoint(tmp_path, trained, meta(trained.cfg, 3))
+def test_round_trip_gives_identical_outputs(tmp_path) -> None:
+    ckpt = quiet(tmp_path, cfg())
+    assert ckpt.complete and ckpt.step == 2
     assert sorted(p.name for p in tmp_path.glob("*.safetensors")) == [
-        "optimizer-00000003.safetensors",
-        "weights-00000003.safetensors",
+        "optimizer-00000002.safetensors",
+        "weights-00000002.safetensors",
     ]
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    first = load_generator(open_checkpoint(tmp_path), CPU)(x)
+    again = load_generator(open_checkpoint(tmp_path / "checkpoint.json"), CPU)(x)
+    bare = load_generator(open_checkpoint(ckpt.weights_path), CPU)(x)  # config from the file header
+    assert torch.equal(first, again) and torch.equal(first, bare)
+    assert first.shape == (2, 3, 64, 64)
+    losses = (tmp_path / "losses.csv").read_text().splitlines()
+    assert losses[0] == "step,elapsed_s,images_per_s,d,g_adv,g_l2,g" and losses[-1].startswith("2,")
+    assert (tmp_path / "samples" / "step-00000002.png").is_file()
 
 
-def test_write_atomic_replaces_in_one_move(tmp_path):
-    target = tmp_path / "file.bin"
-    target.write_bytes(b"old")
-    sha = checkpoint_module.write_atomic(target, b"new contents")
-    assert target.read_bytes() == b"new contents" and sha == hashlib.sha256(b"new contents").hexdigest()
-    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]  # no temporary file left behind
+def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(tmp_path, monkeypatch) -> None:
+    straight = quiet(tmp_path / "straight", cfg(steps=4))
+    calls = {"n": 0}
+    original = TrainStep.__call__
+
+    def interrupt_third(self, real, hole=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, real, hole)
+
+    monkeypatch.setattr(TrainStep, "__call__", interrupt_third)
+    with pytest.raises(KeyboardInterrupt):
+        quiet(tmp_path / "broken", cfg(steps=4))
+    partial = find_checkpoint(tmp_path / "broken")
+    assert partial is not None and partial.step == 2 and not partial.complete
+    monkeypatch.setattr(TrainStep, "__call__", original)
+    resumed = quiet(tmp_path / "broken", cfg(steps=4))
+    assert resumed.step == 4 and resumed.complete
+    a, b = generator_state(straight), generator_state(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_a_corrupted_weights_file_is_refused(trained, tmp_path):
-    ckpt = save_checkpoint(tmp_path, trained, meta(trained.cfg, 1))
-    data = bytearray(ckpt.weights_path.read_bytes())
-    data[-1] ^= 0xFF
-    ckpt.weights_path.write_bytes(bytes(data))
-    with pytest.raises(InpaintbenchError, match="weights-00000001.safetensors.*sha256"):
-        load_generator(find_checkpoint(tmp_path), CPU)
+def test_a_longer_budget_extends_a_finished_run(tmp_path) -> None:
+    quiet(tmp_path, cfg(steps=2))
+    assert quiet(tmp_path, cfg(steps=2)).step == 2  # nothing left to do
+    longer = quiet(tmp_path, cfg(steps=3))
+    assert longer.step == 3 and longer.config.steps == 3
+    rows = (tmp_path / "losses.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["2", "3"]
 
 
-def test_unreadable_or_mismatched_checkpoints_are_errors(trained, tiny_config, tmp_path):
+def test_another_recipe_in_the_same_directory_is_refused(tmp_path) -> None:
+    quiet(tmp_path, cfg())
+    with pytest.raises(InpaintbenchError, match="another configuration"):
+        quiet(tmp_path, cfg(bottleneck=8))
+
+
+def test_a_kill_during_save_leaves_the_previous_checkpoint_usable(tmp_path, monkeypatch) -> None:
+    before = quiet(tmp_path, cfg(steps=1))
+    weights_before = generator_state(before)
+    real_replace = ckpt_mod.os.replace
+
+    def die_at_pointer(src, dst):
+        if str(dst).endswith("checkpoint.json"):
+            raise KeyboardInterrupt  # killed after the new tensors, before the pointer
+        real_replace(src, dst)
+
+    monkeypatch.setattr(ckpt_mod.os, "replace", die_at_pointer)
+    with pytest.raises(KeyboardInterrupt):
+        quiet(tmp_path, cfg(steps=2))
+    monkeypatch.undo()
+    survivor = open_checkpoint(tmp_path)
+    assert survivor.step == 1
+    after = generator_state(survivor)
+    assert all(torch.equal(weights_before[k], after[k]) for k in after)
+    assert quiet(tmp_path, cfg(steps=2)).step == 2  # and training carries on from it
+
+
+def test_corrupt_or_foreign_files_give_clear_errors(tmp_path) -> None:
+    ckpt = quiet(tmp_path, cfg(steps=1))
+    data_bytes = bytearray(ckpt.weights_path.read_bytes())
+    data_bytes[-1] ^= 0xFF
+    ckpt.weights_path.write_bytes(bytes(data_bytes))
+    with pytest.raises(InpaintbenchError, match="sha256"):
+        load_generator(open_checkpoint(tmp_path), CPU)
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(InpaintbenchError, match="not a"):
+        open_checkpoint(tmp_path / "other.json")
     with pytest.raises(InpaintbenchError, match="does not exist"):
         open_checkpoint(tmp_path / "missing")
-    (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
-    with pytest.raises(InpaintbenchError, match="is not a inpaintbench-context-encoder/1 checkpoint"):
-        open_checkpoint(tmp_path / "other.json")
-    (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(InpaintbenchError, match="cannot be read"):
-        open_checkpoint(tmp_path / "broken.json")
-    ckpt = save_checkpoint(tmp_path / "run", trained, meta(trained.cfg, 1))
-    wrong = Checkpoint(ckpt.directory, {**ckpt.meta, "config": tiny_config(bottleneck=32).to_json()})
-    with pytest.raises(InpaintbenchError, match="does not fit its config"):
-        load_generator(wrong, CPU)
-    assert find_checkpoint(tmp_path / "empty") is None

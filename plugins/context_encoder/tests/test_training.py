@@ -157,10 +157,9 @@ def test_a_finished_run_is_returned_not_retrained(reference_run, tiny_config, tr
 
 
 def test_a_directory_of_another_configuration_is_refused(reference_run, tiny_config, train_images):
-    """A finished run cannot be extended in place: more steps is another configuration (and another
-    cache directory), so the trainer refuses its directory instead of mixing the two."""
+    """Another recipe or other training data never continues a directory's checkpoint."""
     with pytest.raises(InpaintbenchError, match="another configuration"):
-        train(tiny_config(steps=5), train_images, reference_run.directory, CPU, progress=False)
+        train(tiny_config(bottleneck=32), train_images, reference_run.directory, CPU, progress=False)
     other_data = type(train_images)(train_images.images, "other-fingerprint")
     with pytest.raises(InpaintbenchError, match="another configuration"):
         train(tiny_config(), other_data, reference_run.directory, CPU, progress=False)

@@ -1,0 +1,75 @@
+"""Context Encoder quality gate: the main command, timed from an empty cache, against the baselines.
+
+Runs ``inpaintbench run --model context_encoder --masks center,random`` (default ``quick`` training of
+both networks, then evaluation on the ``samples`` test split) with ``INPAINTBENCH_HOME`` pointing at
+a fresh folder so nothing cached is reused, then the same regimes for ``mean_fill`` and
+``biharmonic``, and checks: total time <= 15 min; context_encoder's mean PSNR above mean_fill's on
+both regimes and above biharmonic's on ``center``.
+
+    python benchmarks/ce_quality.py [--out DIR] [--home DIR] [-- extra run arguments]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_S = 15 * 60
+
+
+def run(args: list[str], home: Path) -> float:
+    """Run one ``inpaintbench`` command with its own cache home; returns the wall time."""
+    start = time.perf_counter()
+    subprocess.run(["inpaintbench", *args], env={**os.environ, "INPAINTBENCH_HOME": str(home)}, check=True)
+    return time.perf_counter() - start
+
+
+def psnr_means(run_dir: Path) -> dict[tuple[str, str], float]:
+    with open(run_dir / "summary.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["metric"] == "psnr"]
+    return {(r["model"], r["mask"]): float(r["mean"]) for r in rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reports/ce_quality"))
+    parser.add_argument("--home", type=Path, help="cache folder (default: a fresh temporary one)")
+    parser.add_argument("extra", nargs="*", help="more arguments for the context_encoder run")
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="ce_quality_home_"))
+    common = ["--masks", "center,random", "--no-progress"]
+
+    ce_run = ["run", "--model", "context_encoder", *common, "--out", str(args.out / "ce"), *args.extra]
+    main_s = run(ce_run, home)
+    base_run = ["run", "--model", "mean_fill,biharmonic", *common, "--metrics", "psnr", "--out"]
+    run([*base_run, str(args.out / "base")], home)
+
+    psnr = psnr_means(args.out / "ce") | psnr_means(args.out / "base")
+    timings = json.loads((args.out / "ce" / "run.json").read_text())["timings"]
+    checks = {
+        "total_time_within_15_min": main_s <= BUDGET_S,
+        "center_beats_mean_fill": psnr["context_encoder", "center"] > psnr["mean_fill", "center"],
+        "center_beats_biharmonic": psnr["context_encoder", "center"] > psnr["biharmonic", "center"],
+        "random_beats_mean_fill": psnr["context_encoder", "random"] > psnr["mean_fill", "random"],
+    }
+    result = {
+        "main_command_s": round(main_s, 1),
+        "run_timings": timings,
+        "psnr": {f"{m}/{r}": round(v, 3) for (m, r), v in sorted(psnr.items())},
+        "checks": checks,
+        "cache": str(home),
+    }
+    print(json.dumps(result, indent=2))
+    (args.out / "ce_quality.json").write_text(json.dumps(result, indent=2))
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
