@@ -10,7 +10,8 @@ updated weights; both are one-step approximations of the same thing).
 Speed (profiled on a 2-core AVX2 CPU, see the README): the 4000-unit code layers run as matmuls
 (``networks.CodeConv``), Adam is the fused kernel, the discriminator's weight gradients are not
 computed for the generator's backward pass, and autocast to bfloat16 is used where the hardware
-has fast bfloat16 (CUDA, or CPUs with AMX tiles; elsewhere it is far slower than fp32).
+has fast bfloat16 (CUDA, or CPUs with AMX tiles; elsewhere it is far slower than fp32). The CPU
+allocator setting that removes per-step page faults is the trainer's (``hardware``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .hardware import keep_freed_memory, resolve_precision
+from .hardware import resolve_precision
 from .networks import ConditionalDiscriminator, Discriminator, Generator, init_dcgan
 from .recipe import centre_input, centre_l2_weights, centre_target, random_input, weighted_l2
 
@@ -43,8 +44,6 @@ class TrainStep:
         self.cfg = cfg
         self.device = device
         self.precision = resolve_precision(cfg.precision, device)
-        if device.type == "cpu":
-            keep_freed_memory()
         self.channels_last = device.type == "cuda"
         gen, disc = make_networks(cfg)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format

@@ -18,6 +18,7 @@ from . import __version__
 from .checkpoint import Checkpoint, find_checkpoint, restore, save_checkpoint
 from .config import TrainConfig
 from .data import Crops, TrainingImages, batches
+from .hardware import keep_freed_memory
 from .infer import inpaint_centre, inpaint_random
 from .logs import LossLog, save_grid
 from .recipe import FINE, HI, LO, centre_input, random_input
@@ -72,6 +73,8 @@ def train(
         step, elapsed = existing.step, float(existing.meta["elapsed_s"])
         if existing.complete and finished():
             return existing
+    if device.type == "cpu":
+        keep_freed_memory()
     torch.manual_seed(cfg.seed)
     trainer = TrainStep(cfg, device)
     if existing is not None:

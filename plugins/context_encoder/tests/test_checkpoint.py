@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 from inpaintbench_context_encoder import checkpoint as ckpt_mod
-from inpaintbench_context_encoder.checkpoint import find_checkpoint, load_generator, open_checkpoint
+from inpaintbench_context_encoder.checkpoint import load_generator, open_checkpoint
 from inpaintbench_context_encoder.config import TrainConfig
 from inpaintbench_context_encoder.data import TrainingImages
-from inpaintbench_context_encoder.step import TrainStep
 from inpaintbench_context_encoder.trainer import train
 
 from inpaintbench import InpaintbenchError
@@ -54,29 +53,6 @@ def test_round_trip_gives_identical_outputs(tmp_path) -> None:
     assert (tmp_path / "samples" / "step-00000002.png").is_file()
 
 
-def test_interrupted_training_resumes_and_matches_an_uninterrupted_run(tmp_path, monkeypatch) -> None:
-    straight = quiet(tmp_path / "straight", cfg(steps=4))
-    calls = {"n": 0}
-    original = TrainStep.__call__
-
-    def interrupt_third(self, real, hole=None):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, real, hole)
-
-    monkeypatch.setattr(TrainStep, "__call__", interrupt_third)
-    with pytest.raises(KeyboardInterrupt):
-        quiet(tmp_path / "broken", cfg(steps=4))
-    partial = find_checkpoint(tmp_path / "broken")
-    assert partial is not None and partial.step == 2 and not partial.complete
-    monkeypatch.setattr(TrainStep, "__call__", original)
-    resumed = quiet(tmp_path / "broken", cfg(steps=4))
-    assert resumed.step == 4 and resumed.complete
-    a, b = generator_state(straight), generator_state(resumed)
-    assert all(torch.equal(a[k], b[k]) for k in a)
-
-
 def test_a_longer_budget_extends_a_finished_run(tmp_path) -> None:
     quiet(tmp_path, cfg(steps=2))
     assert quiet(tmp_path, cfg(steps=2)).step == 2  # nothing left to do
@@ -84,12 +60,6 @@ def test_a_longer_budget_extends_a_finished_run(tmp_path) -> None:
     assert longer.step == 3 and longer.config.steps == 3
     rows = (tmp_path / "losses.csv").read_text().splitlines()[1:]
     assert [r.split(",")[0] for r in rows] == ["2", "3"]
-
-
-def test_another_recipe_in_the_same_directory_is_refused(tmp_path) -> None:
-    quiet(tmp_path, cfg())
-    with pytest.raises(InpaintbenchError, match="another configuration"):
-        quiet(tmp_path, cfg(bottleneck=8))
 
 
 def test_a_kill_during_save_leaves_the_previous_checkpoint_usable(tmp_path, monkeypatch) -> None:

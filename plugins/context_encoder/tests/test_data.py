@@ -15,7 +15,7 @@ from inpaintbench import Dataset, InpaintbenchError, Sample, get_registry
 class Tiny(Dataset):
     name = "tiny"
 
-    def __init__(self, n: int = 3, size_offset: int = 0, value: float = 0.5) -> None:
+    def __init__(self, n: int = 3, value: float = 0.5) -> None:
         super().__init__()
         self.n, self.value = n, value
 

@@ -174,7 +174,7 @@ def test_step_limit(tiny_config):
 
 def test_options():
     quick = config_from_options({})
-    assert quick == PRESETS["quick"] and quick.minutes == 5.0 and quick.bottleneck == 512
+    assert quick == PRESETS["quick"]["center"] and quick.minutes == 5.0 and quick.bottleneck == 512
     cfg = config_from_options(
         {"steps": "2", "bottleneck": "64", "batch_size": "4", "precision": "bf16", "train_seed": "3"},
         "random",
