@@ -18,7 +18,6 @@ without it, which is how the plain loop runs on its own.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import time
@@ -27,22 +26,10 @@ import torch
 import torch.nn.functional as F
 from inpaintbench_context_encoder.config import TrainConfig
 from inpaintbench_context_encoder.hardware import keep_freed_memory
-from inpaintbench_context_encoder.networks import CodeConv, CodeDeconv
+from inpaintbench_context_encoder.networks import standard_layers
 from inpaintbench_context_encoder.recipe import centre_input, centre_target, weighted_l2
 from inpaintbench_context_encoder.step import TrainStep
-from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-
-
-def plain_layers(net: nn.Module) -> nn.Module:
-    """A copy of ``net`` whose matmul code layers are the standard convolution modules again."""
-    net = copy.deepcopy(net)
-    for module in net.modules():
-        if type(module) is CodeConv:
-            module.__class__ = nn.Conv2d
-        elif type(module) is CodeDeconv:
-            module.__class__ = nn.ConvTranspose2d
-    return net
 
 
 class PlainLoop:
@@ -51,7 +38,7 @@ class PlainLoop:
     def __init__(self, fast: TrainStep) -> None:
         cfg = fast.cfg
         self.cfg, self.weights = cfg, fast.l2_weights
-        self.gen, self.disc = plain_layers(fast.gen), plain_layers(fast.disc)
+        self.gen, self.disc = standard_layers(fast.gen), standard_layers(fast.disc)
         self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
 

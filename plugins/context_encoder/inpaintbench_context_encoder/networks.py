@@ -152,6 +152,20 @@ class ConditionalDiscriminator(nn.Module):
         return self.body(torch.cat([self.context(context), self.pred(pred)], dim=1))
 
 
+def standard_layers(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose matmul code layers are plain ``nn.Conv2d``/``nn.ConvTranspose2d`` again:
+    the reference a straightforward port would run (same parameters, so the outputs must agree)."""
+    import copy
+
+    net = copy.deepcopy(net)
+    for module in net.modules():
+        if type(module) is CodeConv:
+            module.__class__ = nn.Conv2d
+        elif type(module) is CodeDeconv:
+            module.__class__ = nn.ConvTranspose2d
+    return net
+
+
 def init_dcgan(module: nn.Module) -> None:
     """DCGAN initialisation: conv weights N(0, 0.02); BN gamma N(1, 0.02), beta 0."""
     for m in module.modules():

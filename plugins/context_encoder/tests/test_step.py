@@ -3,15 +3,12 @@ code layers training exactly like the standard convolutions."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 import torch.nn.functional as F
 from inpaintbench_context_encoder.config import TrainConfig
-from inpaintbench_context_encoder.networks import CodeConv, CodeDeconv
+from inpaintbench_context_encoder.networks import standard_layers
 from inpaintbench_context_encoder.step import TrainStep
-from torch import nn
 
 CPU = torch.device("cpu")
 
@@ -45,20 +42,10 @@ def test_condition_adv_step_runs() -> None:
     assert all(torch.isfinite(v) for v in out.values())
 
 
-def plain_copy(net: nn.Module) -> nn.Module:
-    net = copy.deepcopy(net)
-    for m in net.modules():
-        if type(m) is CodeConv:
-            m.__class__ = nn.Conv2d
-        elif type(m) is CodeDeconv:
-            m.__class__ = nn.ConvTranspose2d
-    return net
-
-
 def test_matmul_code_layers_train_exactly_like_the_standard_layers() -> None:
     fast = make_step(bottleneck=64)
     plain = make_step(bottleneck=64)
-    plain.gen, plain.disc = plain_copy(fast.gen), plain_copy(fast.disc)
+    plain.gen, plain.disc = standard_layers(fast.gen), standard_layers(fast.disc)
     plain.opt_g = torch.optim.Adam(plain.gen.parameters(), lr=0.002, betas=(0.5, 0.999))
     plain.opt_d = torch.optim.Adam(plain.disc.parameters(), lr=0.0002, betas=(0.5, 0.999))
     real = batch()
