@@ -152,6 +152,17 @@ class ConditionalDiscriminator(nn.Module):
         return self.body(torch.cat([self.context(context), self.pred(pred)], dim=1))
 
 
+def to_channels_last(net: nn.Module) -> nn.Module:
+    """``net`` in channels_last (the layout CUDA's tensor-core convolutions want), except the code
+    layers' weights: those run as matmuls and get contiguous gradients, and fused Adam needs each
+    parameter and its gradient laid out alike."""
+    net.to(memory_format=torch.channels_last)
+    for module in net.modules():
+        if isinstance(module, CodeConv | CodeDeconv):
+            module.weight.data = module.weight.data.contiguous()
+    return net
+
+
 def standard_layers(net: nn.Module) -> nn.Module:
     """A copy of ``net`` whose matmul code layers are plain ``nn.Conv2d``/``nn.ConvTranspose2d`` again:
     the reference a straightforward port would run (same parameters, so the outputs must agree)."""

@@ -55,3 +55,22 @@ def test_matmul_code_layers_train_exactly_like_the_standard_layers() -> None:
     for _ in range(3):  # Adam turns rounding-level gradient differences into small weight differences
         a, b = fast(real), plain(real)
         assert a["g_l2"].item() == pytest.approx(b["g_l2"].item(), rel=1e-3)
+
+
+def test_channels_last_step_keeps_every_gradient_in_its_parameters_layout() -> None:
+    """CUDA's fused Adam refuses a gradient whose strides differ from its parameter's (found on an
+    H100: the matmul code layers returned contiguous gradients for channels_last weights). The CUDA
+    layout is exercised here on the CPU, where fused Adam tolerates the mismatch and so hides it."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(bottleneck=64, batch_size=4, precision="fp32")
+    step = TrainStep(cfg, CPU, channels_last=True)
+    reference = make_step(bottleneck=64, batch_size=4)
+    real = batch(4)
+    a, b = step(real), reference(real)
+    assert a["g_l2"].item() == pytest.approx(b["g_l2"].item(), rel=1e-5)
+    convs = 0
+    for net in (step.gen, step.disc):
+        for name, p in net.named_parameters():
+            assert p.grad is not None and p.grad.stride() == p.stride(), name
+            convs += p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last) and p.shape[-1] > 1
+    assert convs >= 10  # the convolutions really are channels_last
