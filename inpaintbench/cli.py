@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=sorted(KIND_OF))
+    lst.add_argument("-v", "--verbose", action="store_true", help="also list each model's options")
 
     datasets = sub.add_parser("datasets", help="benchmark dataset recipes (datasets/ in the repository)")
     datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -164,7 +165,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     names = registry.names(kind)
     width = max((len(n) for n in names), default=0)
     for name in names:
-        print(f"{name:<{width}}  {registry.components[kind][name].description}")
+        component = registry.components[kind][name]
+        print(f"{name:<{width}}  {component.description}")
+        options = getattr(component, "options", {}) if args.verbose else {}
+        for option, text in options.items():
+            print(f"{'':<{width}}    {option:<{max(map(len, options))}}  {text}")
     return 0
 
 
@@ -224,11 +229,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cache import cache_dir
     from .components import PrepareContext
     from .device import resolve_device
+    from .options import check_options
     from .plugins import get_registry
 
     registry = get_registry()
     model = registry.get("model", args.model)
     dataset = registry.get("dataset", args.train_dataset or args.dataset)
+    check_options(_model_options(args), [model])
     options = _model_options(args) | {"mode": args.mode}
     if args.out is not None:
         options["out"] = str(args.out)

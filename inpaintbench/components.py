@@ -123,6 +123,10 @@ class Model(Component):
     """
 
     kind = "model"
+    #: Options the model reads from ``PrepareContext.options`` (``--option KEY=VALUE`` and the
+    #: training flags), name -> one line of help. A run rejects an option that none of its models
+    #: reads, so a misspelt key stops the run before any work instead of being silently ignored.
+    options: ClassVar[dict[str, str]] = {}
 
     def prepare(self, ctx: PrepareContext) -> None:
         """Train or load weights for this run. Baselines need nothing."""

@@ -25,6 +25,7 @@ from ..components import Dataset, MaskGenerator, Metric, MetricUnavailable, Mode
 from ..device import resolve_device
 from ..errors import InpaintbenchError
 from ..masks.draw import draw_mask
+from ..options import check_options
 from ..plugins import Registry, get_registry
 from . import DEFAULT_METRICS, layout
 from .outputs import composite, validate
@@ -94,8 +95,7 @@ class Runner:
         )
         self.masks: dict[str, MaskGenerator] = {m: self.registry.get("mask", m) for m in config.masks}
         self.metrics: dict[str, Metric] = {m: self.registry.get("metric", m) for m in config.metrics}
-        for spec in config.models:
-            self.registry.get("model", spec)
+        check_options(config.options, [self.registry.get("model", spec) for spec in config.models])
         if config.image_size < 8:
             raise InpaintbenchError(f"--image-size {config.image_size} is too small (8 at least)")
         if config.batch_size < 1:

@@ -28,6 +28,21 @@ def network_for(regime: str) -> str:
 class ContextEncoder(Model):
     name = "context_encoder"
     description = "Context Encoder (Pathak et al. 2016): centre and random-region networks, trained or loaded"
+    options = {
+        "preset": "quick (default: minutes on a CPU) or paper (the released command)",
+        "steps": "training steps per network (replaces the preset's length)",
+        "minutes": "training minutes per network (replaces the preset's length)",
+        "epochs": "passes over the training images",
+        "bottleneck": "units of the code layer, or channelwise",
+        "batch_size": "training batch size",
+        "load_size": "side at which training images are read before 128 px crops",
+        "condition_adv": "1: the two-stream conditional discriminator (centre network)",
+        "precision": "auto, fp32 or bf16",
+        "train_seed": "seed of the training run",
+        "checkpoint": "checkpoints to load instead of training, comma-separated",
+        "mode": "center or random: the network inpaintbench train trains",
+        "out": "checkpoint folder of inpaintbench train",
+    }
 
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)

@@ -25,3 +25,11 @@ def test_cache_key_follows_config_and_data() -> None:
     assert a.key("x") == TrainConfig().key("x") != a.key("y")
     assert a.key("x") != b.key("x")
     assert TrainConfig.from_json(b.to_json()) == b
+
+
+def test_every_option_the_config_parses_is_declared_to_the_host() -> None:
+    """The host rejects options no model declares, so each one the configuration reads must be listed."""
+    from inpaintbench_context_encoder.config import OVERRIDES
+    from inpaintbench_context_encoder.model import ContextEncoder
+
+    assert set(OVERRIDES) | {"preset", "checkpoint", "mode", "out"} == set(ContextEncoder.options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,18 @@ def test_checkpoint_option_loads_instead_of_training(tmp_path) -> None:
 def test_bad_options_name_the_option(tmp_path, options, message) -> None:
     with pytest.raises(InpaintbenchError, match=message):
         ContextEncoder().train(context(tmp_path, ["center"], options, []))
+
+
+def test_a_misspelt_option_stops_the_run_before_training(tmp_path) -> None:
+    home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "inpaintbench.cli", "run", "--model", "context_encoder"]
+        + ["--option", "bottlneck=64", "--out", str(tmp_path / "run"), "--no-progress"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "INPAINTBENCH_HOME": str(home)},
+    )
+    assert result.returncode == 2
+    assert "option 'bottlneck' is not read by any model of this run (context_encoder)" in result.stderr
+    assert "bottleneck" in result.stderr.split("they read:")[1]
+    assert not home.exists() and not (tmp_path / "run").exists()  # nothing trained, nothing written
