@@ -159,6 +159,19 @@ def restore(ckpt: Checkpoint, trainer: TrainStep) -> None:
             if net == name:
                 state.setdefault(int(index), {})[entry] = value
         opt.load_state_dict({"state": state, "param_groups": ckpt.meta["optimizer_groups"][name]})
+        _match_layouts(opt)
+
+
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Lay each Adam moment out like its parameter (checkpoints store them contiguous; channels_last
+    weights need channels_last moments): fused Adam refuses a mismatch on CUDA and, on the CPU,
+    pairs the wrong elements without a word."""
+    for group in opt.param_groups:
+        for param in group["params"]:
+            state = opt.state[param]
+            for key, value in state.items():
+                if value.shape == param.shape and value.stride() != param.stride():
+                    state[key] = torch.empty_like(param).copy_(value)
 
 
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

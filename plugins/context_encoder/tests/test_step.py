@@ -59,15 +59,19 @@ def test_matmul_code_layers_train_exactly_like_the_standard_layers() -> None:
 
 def test_channels_last_step_keeps_every_gradient_in_its_parameters_layout() -> None:
     """CUDA's fused Adam refuses a gradient whose strides differ from its parameter's (found on an
-    H100: the matmul code layers returned contiguous gradients for channels_last weights). The CUDA
-    layout is exercised here on the CPU, where fused Adam tolerates the mismatch and so hides it."""
+    H100: the matmul code layers returned contiguous gradients for channels_last weights). The CPU's
+    fused Adam tolerates the mismatch, so the invariant is asserted directly; the losses must match
+    a contiguous-layout step from the same start."""
     torch.manual_seed(0)
     cfg = TrainConfig(bottleneck=64, batch_size=4, precision="fp32")
-    step = TrainStep(cfg, CPU, channels_last=True)
-    reference = make_step(bottleneck=64, batch_size=4)
+    step = TrainStep(cfg, CPU)
+    torch.manual_seed(0)
+    reference = TrainStep(cfg, CPU, channels_last=False)
+    assert step.channels_last and not reference.channels_last
     real = batch(4)
     a, b = step(real), reference(real)
-    assert a["g_l2"].item() == pytest.approx(b["g_l2"].item(), rel=1e-5)
+    for key in a:
+        assert a[key].item() == pytest.approx(b[key].item(), rel=1e-5), key
     convs = 0
     for net in (step.gen, step.disc):
         for name, p in net.named_parameters():
