@@ -37,6 +37,16 @@ def psnr_means(run_dir: Path) -> dict[tuple[str, str], float]:
     return {(r["model"], r["mask"]): float(r["mean"]) for r in rows}
 
 
+def psnr_by_photo(run_dir: Path) -> dict[str, float]:
+    """Mean PSNR per model/regime/photo (image ids are ``photo/rRcC``): where a model wins or loses."""
+    sums: dict[str, list[float]] = {}
+    with open(run_dir / "results.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            key = f"{r['model']}/{r['mask']}/{r['image'].split('/')[0]}"
+            sums.setdefault(key, []).append(float(r["psnr"]))
+    return {k: round(sum(v) / len(v), 3) for k, v in sorted(sums.items())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports/ce_quality"))
@@ -63,6 +73,7 @@ def main() -> int:
         "main_command_s": round(main_s, 1),
         "run_timings": timings,
         "psnr": {f"{m}/{r}": round(v, 3) for (m, r), v in sorted(psnr.items())},
+        "psnr_by_photo": psnr_by_photo(args.out / "ce") | psnr_by_photo(args.out / "base"),
         "checks": checks,
         "cache": str(home),
     }

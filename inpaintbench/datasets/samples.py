@@ -1,11 +1,14 @@
-"""The embedded default dataset: scikit-image's bundled colour photos, cut into square crops.
+"""The embedded default dataset: scikit-image's bundled photos, cut into square crops.
 
-All eight photos ship inside scikit-image (no download). The split is by photo, so no scene is in
-both: ``test`` holds chelsea (a cat), coffee (a cup on a table) and immunohistochemistry (stained
-tissue), 34 crops at 128 px and 7 at 256; ``train`` holds astronaut, rocket, hubble_deep_field,
-retina and the left view of stereo_motorcycle, 209 crops at 128 px and 42 at 256. Each photo is
-cut into a non-overlapping grid of size x size crops centred on the photo (a photo smaller than
-the size first has its short side resized up to it), read row by row: ids like ``chelsea/r0c2``.
+All photos ship inside scikit-image (no download). The split is by photo, so no scene is in both:
+``test`` holds three colour photos, chelsea (a cat), coffee (a cup on a table) and
+immunohistochemistry (stained tissue): 34 crops at 128 px and 7 at 256. ``train`` holds the other
+colour photos, astronaut, rocket, hubble_deep_field, retina and the left view of stereo_motorcycle,
+and the seven grayscale photos of natural scenes and textures (camera, brick, grass, gravel, moon,
+coins, clock) as RGB with equal channels: 301 crops at 128 px and 64 at 256. Without the grayscale
+photos three quarters of the training pixels were retina and deep-field sky. Each photo is cut into a
+non-overlapping grid of size x size crops centred on the photo (a photo smaller than the size first
+has its short side resized up to it), read row by row: ids like ``chelsea/r0c2``.
 """
 
 from __future__ import annotations
@@ -19,18 +22,19 @@ from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
 from .images import resize_short_side, to_float_rgb
 
+GRAYSCALE = ("camera", "brick", "grass", "gravel", "moon", "coins", "clock")
 SPLITS: dict[str, tuple[str, ...]] = {
-    "train": ("astronaut", "rocket", "hubble_deep_field", "retina", "stereo_motorcycle"),
+    "train": ("astronaut", "rocket", "hubble_deep_field", "retina", "stereo_motorcycle", *GRAYSCALE),
     "test": ("chelsea", "coffee", "immunohistochemistry"),
 }
 
 
 def load_photo(name: str) -> Image.Image:
-    """One bundled photo (the left view for the stereo pair)."""
+    """One bundled photo as RGB (the left view for the stereo pair)."""
     from skimage import data
 
     photo = getattr(data, name)()
-    return Image.fromarray(photo[0] if name == "stereo_motorcycle" else photo)
+    return Image.fromarray(photo[0] if name == "stereo_motorcycle" else photo).convert("RGB")
 
 
 def grid_crops(photo: Image.Image, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -49,7 +53,7 @@ def grid_crops(photo: Image.Image, size: int) -> Iterator[tuple[int, int, np.nda
 
 class SamplesDataset(Dataset):
     name = "samples"
-    description = "scikit-image's bundled colour photos as square crops; split by photo (3 test, 5 train)"
+    description = "scikit-image's bundled photos as square crops; split by photo (3 test, 12 train)"
 
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         if split not in SPLITS:

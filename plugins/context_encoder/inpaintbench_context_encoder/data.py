@@ -53,13 +53,17 @@ def load_training_images(dataset: Dataset, size: int) -> TrainingImages:
 
 
 class Crops(torch.utils.data.Dataset):
-    """Sample ``index``: a random crop (uint8 3 x 128 x 128), flipped with p = 0.5, and for
-    random-region training a hole mask (bool 1 x 128 x 128) from the host's ``random`` regime."""
+    """Sample ``index``: a random crop (uint8 3 x 128 x 128), flipped with p = 0.5 (and with
+    ``dihedral`` also turned by a random multiple of 90 degrees), and for random-region training a
+    hole mask (bool 1 x 128 x 128) from the host's ``random`` regime."""
 
-    def __init__(self, images: list[np.ndarray], seed: int, masks: MaskGenerator | None) -> None:
+    def __init__(
+        self, images: list[np.ndarray], seed: int, masks: MaskGenerator | None, dihedral: bool = False
+    ) -> None:
         self.images = images
         self.seed = seed
         self.masks = masks
+        self.dihedral = dihedral
 
     def __len__(self) -> int:  # the stream is endless; the sampler decides which indices are drawn
         return 2**62
@@ -72,6 +76,8 @@ class Crops(torch.utils.data.Dataset):
         crop = image[top : top + FINE, left : left + FINE]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
+        if self.dihedral:
+            crop = np.rot90(crop, int(rng.integers(4)))
         pixels = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
         if self.masks is None:
             return pixels, torch.zeros(1, 0, 0, dtype=torch.bool)

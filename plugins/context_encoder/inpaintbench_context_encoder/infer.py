@@ -45,9 +45,32 @@ def _to_run_size(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return ((x + 1) / 2).clamp(0, 1)
 
 
-@torch.inference_mode()
-def inpaint_centre(gen: Generator, images: torch.Tensor, masks: torch.Tensor, overlap: int) -> torch.Tensor:
-    """Predict the central 64 x 64 (at 128) and paste it over the context."""
+#: Test-time views: 1 (the image), 2 (and its mirror image: the released training flips), 8 (all
+#: rotations by 90 degrees of both: what ``augment=dihedral`` trains with).
+VIEWS = (1, 2, 8)
+
+
+def _view(x: torch.Tensor, k: int) -> torch.Tensor:
+    """View k of 8: turned k % 4 quarter turns, then mirrored when k >= 4."""
+    x = torch.rot90(x, k % 4, (-2, -1))
+    return x.flip(-1) if k >= 4 else x
+
+
+def _unview(x: torch.Tensor, k: int) -> torch.Tensor:
+    x = x.flip(-1) if k >= 4 else x
+    return torch.rot90(x, -(k % 4), (-2, -1))
+
+
+def _averaged(predict, images: torch.Tensor, masks: torch.Tensor, views: int) -> torch.Tensor:
+    """The mean of ``predict`` over ``views`` transformed copies, each transformed back."""
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {VIEWS}, not {views}")
+    order = (0,) if views == 1 else (0, 4) if views == 2 else range(8)
+    total = sum(_unview(predict(_view(images, k), _view(masks, k)), k) for k in order)
+    return total / len(order)
+
+
+def _centre_once(gen: Generator, images: torch.Tensor, masks: torch.Tensor, overlap: int) -> torch.Tensor:
     x = _to_fine(images, masks)
     rows, cols = ring_source(overlap)
     inp = x[:, :, rows.to(x.device), cols.to(x.device)]
@@ -59,7 +82,18 @@ def inpaint_centre(gen: Generator, images: torch.Tensor, masks: torch.Tensor, ov
 
 
 @torch.inference_mode()
-def inpaint_random(gen: Generator, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def inpaint_centre(
+    gen: Generator, images: torch.Tensor, masks: torch.Tensor, overlap: int, views: int = 1
+) -> torch.Tensor:
+    """Predict the central 64 x 64 (at 128) and paste it over the context (averaged over ``views``)."""
+    return _averaged(lambda x, m: _centre_once(gen, x, m, overlap), images, masks, views)
+
+
+@torch.inference_mode()
+def inpaint_random(gen: Generator, images: torch.Tensor, masks: torch.Tensor, views: int = 1) -> torch.Tensor:
     """Predict the whole image from the mean-filled context (the runner keeps the known pixels)."""
-    x = _to_fine(images, masks)
-    return _to_run_size(gen(x).float(), tuple(images.shape[-2:]))
+
+    def once(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return _to_run_size(gen(_to_fine(x, m)).float(), tuple(x.shape[-2:]))
+
+    return _averaged(once, images, masks, views)

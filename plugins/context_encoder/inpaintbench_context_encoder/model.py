@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from inpaintbench import InpaintbenchError, Model, PrepareContext, get_registry
 
-from .config import TrainConfig, config_from_options
+from .config import TrainConfig, config_from_options, views_for
 
 if TYPE_CHECKING:
     import torch
@@ -39,6 +39,9 @@ class ContextEncoder(Model):
         "condition_adv": "1: the two-stream conditional discriminator (centre network)",
         "precision": "auto, fp32 or bf16",
         "train_seed": "seed of the training run",
+        "augment": "flip (the released crops) or dihedral (also quarter turns)",
+        "lr_decay": "1: learning rates fall linearly to zero over the training budget",
+        "tta": "views averaged at test time: 1, 2 (mirror) or 8 (turns too); default: what it trained with",
         "checkpoint": "checkpoints to load instead of training, comma-separated",
         "mode": "center or random: the network inpaintbench train trains",
         "out": "checkpoint folder of inpaintbench train",
@@ -47,6 +50,7 @@ class ContextEncoder(Model):
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)
         self._nets: dict[str, tuple[Checkpoint, Generator]] = {}
+        self._views: dict[str, int] = {}
         self._images: dict[int, TrainingImages] = {}
 
     def prepare(self, ctx: PrepareContext) -> None:
@@ -62,6 +66,7 @@ class ContextEncoder(Model):
                 for mode in needed
             }
         self._nets = {mode: (ckpt, load_generator(ckpt, ctx.device)) for mode, ckpt in found.items()}
+        self._views = {mode: views_for(ckpt.config, ctx.options.get("tta")) for mode, ckpt in found.items()}
 
     def train(self, ctx: PrepareContext) -> Path:
         """Train the network of option ``mode`` (center or random) into option ``out`` (default: the
@@ -78,8 +83,8 @@ class ContextEncoder(Model):
             raise InpaintbenchError(f"context_encoder was not prepared for mask regime '{regime}'")
         ckpt, gen = self._nets[mode]
         if mode == "center":
-            return inpaint_centre(gen, images, masks, ckpt.config.overlap)
-        return inpaint_random(gen, images, masks)
+            return inpaint_centre(gen, images, masks, ckpt.config.overlap, self._views[mode])
+        return inpaint_random(gen, images, masks, self._views[mode])
 
     def source(self, regime: str) -> str:
         net = self._nets.get(network_for(regime))
@@ -97,6 +102,7 @@ class ContextEncoder(Model):
                     "train_data_fingerprint": ckpt.meta.get("data_fingerprint"),
                     "precision": ckpt.meta.get("precision"),
                     "trained_on": ckpt.meta.get("device"),
+                    "test_views": self._views[mode],
                 }
                 for mode, (ckpt, _) in self._nets.items()
             }

@@ -61,6 +61,12 @@ class TrainStep:
             centre_l2_weights(cfg.overlap, cfg.overlap_weight, device) if cfg.mode == "center" else None
         )
 
+    def scale_learning_rates(self, factor: float) -> None:
+        """Both learning rates at ``factor`` times the configured ones (their 10:1 ratio kept)."""
+        for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+
     def inputs(
         self, real: torch.Tensor, hole: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | float]:

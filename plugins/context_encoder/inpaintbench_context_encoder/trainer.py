@@ -68,6 +68,12 @@ def train(
             max_seconds is not None and elapsed >= max_seconds
         )
 
+    def progress() -> float:
+        """How much of the budget is spent: the larger of the step and time fractions."""
+        done = [step / max_steps] if max_steps else []
+        done += [elapsed / max_seconds] if max_seconds else []
+        return min(max(done, default=0.0), 1.0)
+
     step, elapsed = 0, 0.0
     if existing is not None:
         step, elapsed = existing.step, float(existing.meta["elapsed_s"])
@@ -84,7 +90,8 @@ def train(
     directory.mkdir(parents=True, exist_ok=True)
     losses_log = LossLog(directory / "losses.csv", step)
     workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
-    stream = batches(Crops(data.images, cfg.seed, masks), cfg.batch_size, step, device, workers)
+    crops = Crops(data.images, cfg.seed, masks, dihedral=cfg.augment == "dihedral")
+    stream = batches(crops, cfg.batch_size, step, device, workers)
 
     def meta(complete: bool) -> dict:
         return {
@@ -120,6 +127,8 @@ def train(
     try:
         while not finished():
             start = time.perf_counter()
+            if cfg.lr_decay:
+                trainer.scale_learning_rates(1.0 - progress())
             real, hole = next(stream)
             window.append(trainer(real, hole))
             step += 1

@@ -11,12 +11,12 @@ def test_paper_preset_is_the_readme_command() -> None:
     assert length == (4000, 64, 350, 500, None)
     recipe = (cfg.lr_d, cfg.lr_g, cfg.beta1, cfg.wtl2, cfg.overlap, cfg.overlap_weight)
     assert recipe == (0.0002, 0.002, 0.5, 0.999, 4, 10.0)
-    assert not cfg.condition_adv
+    assert not cfg.condition_adv and cfg.augment == "flip"  # random crops and mirror images only
 
 
 def test_quick_preset_is_time_limited_per_network() -> None:
-    assert config_from_options({}, "center").minutes == 5.0
-    assert config_from_options({}, "random").minutes == 8.0
+    assert config_from_options({}, "center").minutes == 7.0
+    assert config_from_options({}, "random").minutes == 5.5
     assert config_from_options({"mode": "random"}).mode == "random"
 
 
@@ -32,4 +32,4 @@ def test_every_option_the_config_parses_is_declared_to_the_host() -> None:
     from inpaintbench_context_encoder.config import OVERRIDES
     from inpaintbench_context_encoder.model import ContextEncoder
 
-    assert set(OVERRIDES) | {"preset", "checkpoint", "mode", "out"} == set(ContextEncoder.options)
+    assert set(OVERRIDES) | {"preset", "checkpoint", "mode", "out", "tta"} == set(ContextEncoder.options)

@@ -68,3 +68,19 @@ def test_random_region_holes_come_from_the_host_regime() -> None:
     ratios = hole.float().mean(dim=(1, 2, 3))
     assert torch.all((ratios > 0.2) & (ratios < 0.3))
     assert not torch.equal(hole[0], hole[1])  # one mask per sample, not per batch
+
+
+def test_dihedral_augment_turns_crops_and_leaves_the_flip_stream_alone() -> None:
+    image = np.arange(128 * 128 * 3, dtype=np.int64).reshape(128, 128, 3) % 251
+    flips = Crops([image.astype(np.uint8)], seed=1, masks=None)
+    turns = Crops([image.astype(np.uint8)], seed=1, masks=None, dihedral=True)
+    plain = torch.from_numpy(image.astype(np.uint8).transpose(2, 0, 1))
+    group = [torch.rot90(v, k, (1, 2)) for v in (plain, plain.flip(-1)) for k in range(4)]
+
+    def which(crop: torch.Tensor) -> int:
+        return next(i for i, view in enumerate(group) if torch.equal(view, crop))
+
+    assert {which(flips[i][0]) for i in range(40)} == {0, 4}  # the released crops: mirror images only
+    assert {which(turns[i][0]) for i in range(80)} == set(range(8))
+    for i in range(40):  # same draws before the turn: the mirror choice is shared
+        assert which(turns[i][0]) >= 4 if which(flips[i][0]) == 4 else which(turns[i][0]) < 4

@@ -128,3 +128,38 @@ def test_a_misspelt_option_stops_the_run_before_training(tmp_path) -> None:
     assert "option 'bottlneck' is not read by any model of this run (context_encoder)" in result.stderr
     assert "bottleneck" in result.stderr.split("they read:")[1]
     assert not home.exists() and not (tmp_path / "run").exists()  # nothing trained, nothing written
+
+
+@pytest.mark.parametrize("views", [2, 8])
+def test_test_time_views_make_the_prediction_commute_with_them(tmp_path, views) -> None:
+    """Averaging over the mirror (and quarter-turn) views makes the inpainting of a mirrored (turned)
+    image the mirrored (turned) inpainting, which a single view does not give."""
+    from inpaintbench_context_encoder.infer import inpaint_centre, inpaint_random
+
+    model = ContextEncoder()
+    model.prepare(context(tmp_path, ["center", "random"], TINY, []))
+    images = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    masks = (torch.rand(2, 1, 128, 128, generator=torch.Generator().manual_seed(1)) < 0.25).float()
+    centre = torch.zeros_like(masks)
+    centre[..., 32:96, 32:96] = 1
+    (c_ckpt, c_gen), (_, r_gen) = model._nets["center"], model._nets["random"]
+    turn = (lambda x: x.flip(-1)) if views == 2 else (lambda x: torch.rot90(x, 1, (-2, -1)))
+    cases = [
+        (lambda x, m, v: inpaint_centre(c_gen, x, m, c_ckpt.config.overlap, v), centre),
+        (lambda x, m, v: inpaint_random(r_gen, x, m, v), masks),
+    ]
+    for predict, hole in cases:
+        averaged = predict(turn(images), turn(hole), views)
+        torch.testing.assert_close(averaged, turn(predict(images, hole, views)), atol=1e-5, rtol=0)
+        single = predict(turn(images), turn(hole), 1)
+        assert (single - turn(predict(images, hole, 1))).abs().max() > 1e-3
+
+
+def test_test_views_default_to_the_training_transforms(tmp_path) -> None:
+    model = ContextEncoder()
+    model.prepare(context(tmp_path, ["center"], TINY | {"augment": "dihedral"}, []))
+    assert model.provenance()["networks"]["center"]["test_views"] == 8
+    model.prepare(context(tmp_path, ["center"], TINY | {"tta": "1"}, []))
+    assert model.provenance()["networks"]["center"]["test_views"] == 1
+    with pytest.raises(InpaintbenchError, match="tta='3'"):
+        model.prepare(context(tmp_path, ["center"], TINY | {"tta": "3"}, []))

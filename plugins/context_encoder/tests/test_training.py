@@ -174,7 +174,7 @@ def test_step_limit(tiny_config):
 
 def test_options():
     quick = config_from_options({})
-    assert quick == PRESETS["quick"]["center"] and quick.minutes == 5.0 and quick.bottleneck == 512
+    assert quick == PRESETS["quick"]["center"] and quick.minutes == 7.0 and quick.bottleneck == "channelwise"
     cfg = config_from_options(
         {"steps": "2", "bottleneck": "64", "batch_size": "4", "precision": "bf16", "train_seed": "3"},
         "random",
@@ -201,3 +201,17 @@ def test_options():
             config_from_options(options)
     with pytest.raises(InpaintbenchError, match="condition_adv"):
         config_from_options({"condition_adv": "1"}, "random")
+
+
+def test_lr_decay_falls_linearly_to_zero_over_the_steps(tiny_config, train_images, tmp_path, monkeypatch):
+    seen: list[float] = []
+    original = trainer_module.TrainStep.__call__
+
+    def record(self, real, hole=None):
+        seen.append(self.opt_g.param_groups[0]["lr"] / self.cfg.lr_g)
+        assert self.opt_d.param_groups[0]["lr"] / self.cfg.lr_d == pytest.approx(seen[-1])
+        return original(self, real, hole)
+
+    monkeypatch.setattr(trainer_module.TrainStep, "__call__", record)
+    train(tiny_config(steps=4, lr_decay=True), train_images, tmp_path, CPU, progress=False)
+    assert seen == pytest.approx([1.0, 0.75, 0.5, 0.25])
