@@ -235,8 +235,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry = get_registry()
     model = registry.get("model", args.model)
     dataset = registry.get("dataset", args.train_dataset or args.dataset)
-    check_options(_model_options(args), [model])
-    options = _model_options(args) | {"mode": args.mode}
+    given = _model_options(args)
+    check_options(given, [model])
+    options = given | {"mode": args.mode}
     if args.out is not None:
         options["out"] = str(args.out)
     ctx = PrepareContext(

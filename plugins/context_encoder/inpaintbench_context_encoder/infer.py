@@ -7,6 +7,8 @@ replaced by the mean colour at the run size first, so no hidden value leaks into
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -61,7 +63,12 @@ def _unview(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.rot90(x, -(k % 4), (-2, -1))
 
 
-def _averaged(predict, images: torch.Tensor, masks: torch.Tensor, views: int) -> torch.Tensor:
+def _averaged(
+    predict: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    views: int,
+) -> torch.Tensor:
     """The mean of ``predict`` over ``views`` transformed copies, each transformed back."""
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}, not {views}")
