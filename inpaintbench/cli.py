@@ -168,8 +168,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         component = registry.components[kind][name]
         print(f"{name:<{width}}  {component.description}")
         options = getattr(component, "options", {}) if args.verbose else {}
+        key_width = max(map(len, options), default=0)
         for option, text in options.items():
-            print(f"{'':<{width}}    {option:<{max(map(len, options))}}  {text}")
+            print(f"{'':<{width}}    {option:<{key_width}}  {text}")
     return 0
 
 

@@ -169,11 +169,14 @@ def config_from_options(options: dict[str, str], mode: str | None = None) -> Tra
     return replace(PRESETS[preset][mode], **changes)
 
 
-def views_for(cfg: TrainConfig, option: str | None) -> int:
-    """Views averaged at test time: option ``tta`` if given, else the transforms the network was
-    trained with (mirror images: 2; with quarter turns: 8)."""
-    if option is None:
-        return 8 if cfg.augment == "dihedral" else 2
-    if option not in ("1", "2", "8"):
+def views_option(option: str | None) -> int | None:
+    """Option ``tta``, checked before any training: 1, 2 or 8 views, or None for the default."""
+    if option is not None and option not in ("1", "2", "8"):
         raise InpaintbenchError(f"option tta='{option}' must be 1, 2 or 8")
-    return int(option)
+    return None if option is None else int(option)
+
+
+def default_views(cfg: TrainConfig) -> int:
+    """The test-time views a network trained with ``cfg`` sees: the transforms it was trained with
+    (mirror images: 2; with quarter turns: 8)."""
+    return 8 if cfg.augment == "dihedral" else 2

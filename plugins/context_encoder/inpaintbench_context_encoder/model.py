@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from inpaintbench import InpaintbenchError, Model, PrepareContext, get_registry
 
-from .config import TrainConfig, config_from_options, views_for
+from .config import TrainConfig, config_from_options, default_views, views_option
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +58,7 @@ class ContextEncoder(Model):
         from .checkpoint import load_generator
 
         needed = sorted({network_for(r) for r in ctx.regimes})
+        views = views_option(ctx.options.get("tta"))
         if "checkpoint" in ctx.options:
             found = self._given(ctx.options["checkpoint"], needed)
         else:
@@ -66,7 +67,7 @@ class ContextEncoder(Model):
                 for mode in needed
             }
         self._nets = {mode: (ckpt, load_generator(ckpt, ctx.device)) for mode, ckpt in found.items()}
-        self._views = {mode: views_for(ckpt.config, ctx.options.get("tta")) for mode, ckpt in found.items()}
+        self._views = {mode: views or default_views(ckpt.config) for mode, ckpt in found.items()}
 
     def train(self, ctx: PrepareContext) -> Path:
         """Train the network of option ``mode`` (center or random) into option ``out`` (default: the

@@ -161,5 +161,7 @@ def test_test_views_default_to_the_training_transforms(tmp_path) -> None:
     assert model.provenance()["networks"]["center"]["test_views"] == 8
     model.prepare(context(tmp_path, ["center"], TINY | {"tta": "1"}, []))
     assert model.provenance()["networks"]["center"]["test_views"] == 1
-    with pytest.raises(InpaintbenchError, match="tta='3'"):
-        model.prepare(context(tmp_path, ["center"], TINY | {"tta": "3"}, []))
+    lines: list[str] = []
+    with pytest.raises(InpaintbenchError, match="tta='3'"):  # refused before anything is trained
+        ContextEncoder().prepare(context(tmp_path / "fresh", ["center"], TINY | {"tta": "3"}, lines))
+    assert not (tmp_path / "fresh").exists() and lines == []
