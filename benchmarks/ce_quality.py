@@ -4,7 +4,9 @@ Runs ``inpaintbench run --model context_encoder --masks center,random`` (default
 both networks, then evaluation on the ``samples`` test split) with ``INPAINTBENCH_HOME`` pointing at
 a fresh folder so nothing cached is reused, then the same regimes for ``mean_fill`` and
 ``biharmonic``, and checks: total time <= 15 min; context_encoder's mean PSNR above mean_fill's on
-both regimes and above biharmonic's on ``center``.
+both regimes and above biharmonic's on ``center``. For ``center`` it also splits the error into the
+inner 56 x 56 square (the network's prediction) and the 4-pixel ring (the biharmonic estimate the
+network is shown and keeps, as test.lua does), so the network's own share of the result is visible.
 
     python benchmarks/ce_quality.py [--out DIR] [--home DIR] [-- extra run arguments]
 """
@@ -47,6 +49,37 @@ def psnr_by_photo(run_dir: Path) -> dict[str, float]:
     return {k: round(sum(v) / len(v), 3) for k, v in sorted(sums.items())}
 
 
+def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
+    """PSNR over the hole, its inner 56 x 56 and its ring (pixels of all test images pooled), for the
+    trained centre network and for biharmonic, on the ``samples`` test split at 128 px."""
+    import torch
+    from inpaintbench_context_encoder.checkpoint import load_generator, open_checkpoint
+    from inpaintbench_context_encoder.infer import inpaint_centre
+
+    from inpaintbench import get_registry
+
+    registry = get_registry()
+    samples = list(registry.get("dataset", "samples").samples("test", 128))
+    images = torch.stack([torch.from_numpy(s.image).permute(2, 0, 1) for s in samples]).float()
+    hole = torch.zeros(len(images), 1, 128, 128)
+    hole[:, :, 32:96, 32:96] = 1
+    inner = torch.zeros_like(hole)
+    inner[:, :, 36:92, 36:92] = 1
+    ckpt = open_checkpoint(Path(checkpoint).parent)
+    predictions = {
+        "context_encoder": inpaint_centre(load_generator(ckpt, torch.device("cpu")), images, hole, 4, views),
+        "biharmonic": registry.get("model", "biharmonic").inpaint(images, hole, "center"),
+    }
+    regions = {"hole": hole, "inner_56": inner, "ring_4": hole - inner}
+    return {
+        model: {
+            name: round(float(10 * torch.log10(region.sum() * 3 / ((pred - images) ** 2 * region).sum())), 3)
+            for name, region in regions.items()
+        }
+        for model, pred in predictions.items()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports/ce_quality"))
@@ -62,7 +95,9 @@ def main() -> int:
     run([*base_run, str(args.out / "base")], home)
 
     psnr = psnr_means(args.out / "ce") | psnr_means(args.out / "base")
-    timings = json.loads((args.out / "ce" / "run.json").read_text())["timings"]
+    run_json = json.loads((args.out / "ce" / "run.json").read_text())
+    timings = run_json["timings"]
+    centre = run_json["models"]["context_encoder"]["provenance"]["networks"]["center"]
     checks = {
         "total_time_within_15_min": main_s <= BUDGET_S,
         "center_beats_mean_fill": psnr["context_encoder", "center"] > psnr["mean_fill", "center"],
@@ -74,6 +109,7 @@ def main() -> int:
         "run_timings": timings,
         "psnr": {f"{m}/{r}": round(v, 3) for (m, r), v in sorted(psnr.items())},
         "psnr_by_photo": psnr_by_photo(args.out / "ce") | psnr_by_photo(args.out / "base"),
+        "center_psnr_by_region": centre_regions(centre["checkpoint"], centre["test_views"]),
         "checks": checks,
         "cache": str(home),
     }

@@ -13,24 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from .networks import Generator
-from .recipe import FINE, HI, LO, mean_colour
-
-
-def ring_source(overlap: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column index maps (128 x 128) that copy each pixel of the centre hole's outer
-    ``overlap`` ring from its nearest known pixel, and leave every other pixel where it is.
-
-    The centre network was trained seeing the true ring (train.lua hides only the inner 56 x 56); in
-    the benchmark's centre regime the ring is hidden, so it gets this nearest-neighbour estimate.
-    """
-    idx = torch.arange(FINE)
-    rows, cols = torch.meshgrid(idx, idx, indexing="ij")
-    dist = torch.stack([rows - (LO - 1), HI - rows, cols - (LO - 1), HI - cols])
-    side = dist.argmin(dim=0)
-    ring = (dist.amin(dim=0) <= overlap) & (dist.amin(dim=0) > 0)
-    src_rows = torch.where(side == 0, LO - 1, torch.where(side == 1, HI, rows))
-    src_cols = torch.where(side == 2, LO - 1, torch.where(side == 3, HI, cols))
-    return torch.where(ring, src_rows, rows), torch.where(ring, src_cols, cols)
+from .recipe import FINE, HI, HOLE, LO, mean_colour
+from .ring import biharmonic_centre
 
 
 def _to_fine(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -78,13 +62,13 @@ def _averaged(
 
 
 def _centre_once(gen: Generator, images: torch.Tensor, masks: torch.Tensor, overlap: int) -> torch.Tensor:
-    x = _to_fine(images, masks)
-    rows, cols = ring_source(overlap)
-    inp = x[:, :, rows.to(x.device), cols.to(x.device)]
+    """As test.lua: the network sees the ring around the mean-filled inner square, and only its
+    prediction of the inner square is pasted. The hidden ring is the biharmonic estimate (``ring``)."""
+    out = biharmonic_centre(_to_fine(images, masks))
     inner = slice(LO + overlap, HI - overlap)
-    inp[:, :, inner, inner] = mean_colour(x)
-    out = x.clone()
-    out[:, :, LO:HI, LO:HI] = gen(inp).float()
+    inp = out.clone()
+    inp[:, :, inner, inner] = mean_colour(out)
+    out[:, :, inner, inner] = gen(inp).float()[:, :, overlap : HOLE - overlap, overlap : HOLE - overlap]
     return _to_run_size(out, tuple(images.shape[-2:]))
 
 
@@ -92,7 +76,8 @@ def _centre_once(gen: Generator, images: torch.Tensor, masks: torch.Tensor, over
 def inpaint_centre(
     gen: Generator, images: torch.Tensor, masks: torch.Tensor, overlap: int, views: int = 1
 ) -> torch.Tensor:
-    """Predict the central 64 x 64 (at 128) and paste it over the context (averaged over ``views``)."""
+    """Inpaint the central 64 x 64 (at 128): the network's inner square inside the estimated ring,
+    averaged over ``views``."""
     return _averaged(lambda x, m: _centre_once(gen, x, m, overlap), images, masks, views)
 
 

@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from .networks import Generator
 
 
+def network_output(mode: str, overlap: int) -> str:
+    """What the network contributes to an inpainted image (``run.json``): see ``infer``."""
+    if mode == "random":
+        return "every hidden pixel"
+    inner = 64 - 2 * overlap
+    return f"inner {inner} x {inner} of the centre; its {overlap}-pixel ring is the biharmonic estimate"
+
+
 def network_for(regime: str) -> str:
     """The centre network serves ``center``; the random-region network every other regime."""
     return "center" if regime.partition(":")[0] == "center" else "random"
@@ -104,6 +112,7 @@ class ContextEncoder(Model):
                     "precision": ckpt.meta.get("precision"),
                     "trained_on": ckpt.meta.get("device"),
                     "test_views": self._views[mode],
+                    "output": network_output(mode, ckpt.config.overlap),
                 }
                 for mode, (ckpt, _) in self._nets.items()
             }

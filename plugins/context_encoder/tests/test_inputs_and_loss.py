@@ -15,7 +15,9 @@ from inpaintbench_context_encoder.recipe import (
     random_input,
     weighted_l2,
 )
+from inpaintbench_context_encoder.ring import biharmonic_centre
 from inpaintbench_context_encoder.step import TrainStep
+from skimage.restoration import inpaint_biharmonic
 
 #: The dataset mean colour (117, 104, 123) / 255 mapped to [-1, 1].
 MEAN = np.array([117.0, 104.0, 123.0]) / 255.0 * 2.0 - 1.0
@@ -126,48 +128,58 @@ def centre_masks(n: int, size: int = 128) -> torch.Tensor:
     return masks
 
 
-def nearest_known_values(x: np.ndarray, r: int, c: int) -> set[tuple[float, ...]]:
-    """The colours of the known pixels nearest (Euclidean) to hidden pixel (r, c) of the 128 centre hole."""
-    rows, cols = np.mgrid[26:102, 26:102]
-    known = ~((rows >= 32) & (rows < 96) & (cols >= 32) & (cols < 96))
-    d2 = (rows - r) ** 2 + (cols - c) ** 2
-    d2 = np.where(known, d2, np.iinfo(d2.dtype).max)
-    picks = np.argwhere(d2 == d2.min())
-    return {tuple(x[:, rows[i, j], cols[i, j]].tolist()) for i, j in picks}
+def skimage_biharmonic(images: torch.Tensor) -> np.ndarray:
+    """scikit-image's inpaint_biharmonic of the 64 x 64 centre, N x 3 x 128 x 128."""
+    hole = np.zeros((128, 128), dtype=bool)
+    hole[32:96, 32:96] = True
+    pixels = images.permute(0, 2, 3, 1).double().numpy()
+    return np.stack([inpaint_biharmonic(im, hole, channel_axis=-1) for im in pixels]).transpose(0, 3, 1, 2)
+
+
+def test_biharmonic_ring_estimate_matches_scikit_image():
+    """The precomputed linear map, clipped, gives scikit-image's biharmonic fill (even of noise, where
+    clipping matters), and reads no hidden pixel."""
+    images = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(7))
+    got = biharmonic_centre(images * 2 - 1)
+    np.testing.assert_allclose((got.numpy() + 1) / 2, skimage_biharmonic(images), rtol=0, atol=1e-4)
+    poisoned = images.clone()
+    poisoned[:, :, 32:96, 32:96] = torch.rand(2, 3, 64, 64)
+    assert torch.equal(biharmonic_centre(poisoned * 2 - 1), got)
 
 
 def test_inpaint_centre_input(small_generators):
     """In the benchmark's centre regime the whole 64 x 64 centre is hidden: the generator gets the
     mean colour on the inner 56 x 56 (as in training) and, on the 4-pixel ring it was trained to see,
-    the nearest known pixel; hidden pixel values never reach it."""
+    the biharmonic estimate; hidden pixel values never reach it."""
     gen = small_generators["center"]
     seen: list[torch.Tensor] = []
     hook = gen.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
-    g = torch.Generator().manual_seed(4)
-    images = torch.rand(2, 3, 128, 128, generator=g)
+    images = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(3))
     masks = centre_masks(2)
-    poisoned = torch.where(masks > 0, torch.rand(2, 3, 128, 128, generator=g), images)
+    noise = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(4))
+    poisoned = torch.where(masks > 0, noise, images)
     try:
         out = inpaint_centre(gen, images, masks, 4)
         out_poisoned = inpaint_centre(gen, poisoned, masks, 4)
     finally:
         hook.remove()
     assert torch.equal(out, out_poisoned) and torch.equal(seen[0], seen[1])
-    inp = seen[0][0].numpy()
-    x = images[0].numpy() * 2 - 1
+    inp = seen[0].numpy()
     for c in range(3):
-        np.testing.assert_allclose(inp[c, 36:92, 36:92], MEAN[c], rtol=0, atol=1e-7)
-    ring = [(r, c) for r in range(32, 96) for c in range(32, 96) if not (36 <= r < 92 and 36 <= c < 92)]
-    assert len(ring) == 960
-    for r, c in ring:
-        assert tuple(inp[:, r, c].tolist()) in nearest_known_values(x, r, c), (r, c)
+        np.testing.assert_allclose(inp[:, c, 36:92, 36:92], MEAN[c], rtol=0, atol=1e-7)
+    ring = np.zeros((128, 128), dtype=bool)
+    ring[32:96, 32:96] = True
+    ring[36:92, 36:92] = False
+    assert ring.sum() == 960
+    expected = skimage_biharmonic(images)[:, :, ring]
+    np.testing.assert_allclose((inp[:, :, ring] + 1) / 2, expected, rtol=0, atol=1e-4)
     known = masks[0, 0].numpy() == 0
-    np.testing.assert_array_equal(inp[:, known], x[:, known])
+    np.testing.assert_array_equal(inp[:, :, known], images.numpy()[:, :, known] * 2 - 1)
 
 
 def test_inpaint_centre_output(small_generators):
-    """The generator's 64 x 64 output, mapped from [-1, 1] to [0, 1], fills the centre; the context
-    comes back as it went in."""
+    """As test.lua: the inner 56 x 56 of the generator's output, mapped from [-1, 1] to [0, 1], fills
+    the inner square; the ring keeps what the generator was shown; the context comes back as it went in."""
     gen = small_generators["center"]
     seen: list[torch.Tensor] = []
     hook = gen.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
@@ -180,7 +192,11 @@ def test_inpaint_centre_output(small_generators):
     assert out.shape == (3, 3, 128, 128) and out.dtype == torch.float32
     with torch.no_grad():
         prediction = (gen(seen[0]) + 1) / 2
-    torch.testing.assert_close(out[:, :, 32:96, 32:96], prediction, rtol=0, atol=1e-6)
+    torch.testing.assert_close(out[:, :, 36:92, 36:92], prediction[:, :, 4:60, 4:60], rtol=0, atol=1e-6)
+    shown = ((seen[0] + 1) / 2).clamp(0, 1)
+    ring = centre_masks(3).bool().expand(-1, 3, -1, -1).clone()
+    ring[:, :, 36:92, 36:92] = False
+    torch.testing.assert_close(out[ring], shown[ring], rtol=0, atol=1e-6)
     known = masks.expand(-1, 3, -1, -1) == 0
     torch.testing.assert_close(out[known], images[known], rtol=0, atol=1e-6)
 

@@ -58,6 +58,7 @@ def test_prepare_trains_only_what_the_regimes_need_then_reuses_it(tmp_path) -> N
     info = again.provenance()["networks"]["center"]
     assert info["steps"] == 2 and len(info["sha256"]) == 64 and info["config"]["bottleneck"] == 16
     assert info["checkpoint"] == again.source("center")
+    assert info["output"] == "inner 56 x 56 of the centre; its 4-pixel ring is the biharmonic estimate"
 
 
 def test_inpaint_returns_unit_range_images_at_any_size(tmp_path) -> None:
