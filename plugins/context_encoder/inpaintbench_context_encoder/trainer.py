@@ -68,7 +68,7 @@ def train(
             max_seconds is not None and elapsed >= max_seconds
         )
 
-    def progress() -> float:
+    def spent() -> float:
         """How much of the budget is spent: the larger of the step and time fractions."""
         done = [step / max_steps] if max_steps else []
         done += [elapsed / max_seconds] if max_seconds else []
@@ -128,7 +128,7 @@ def train(
         while not finished():
             start = time.perf_counter()
             if cfg.lr_decay:
-                trainer.scale_learning_rates(1.0 - progress())
+                trainer.scale_learning_rates(1.0 - spent())
             real, hole = next(stream)
             window.append(trainer(real, hole))
             step += 1

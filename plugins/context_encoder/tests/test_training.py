@@ -96,6 +96,14 @@ def test_training_is_reproducible(reference_run, tiny_config, train_images, tmp_
     assert not torch.equal(weights_of(other)["generator.0.weight"], weights_of(first)["generator.0.weight"])
 
 
+def test_progress_bar_only_when_asked(tiny_config, train_images, tmp_path, capfd):
+    """``progress=False`` (``--no-progress``) prints nothing, also with the lr decay's budget tracking."""
+    train(tiny_config(steps=1, lr_decay=True), train_images, tmp_path / "quiet", CPU, progress=False)
+    assert capfd.readouterr().err == ""
+    train(tiny_config(steps=1, lr_decay=True), train_images, tmp_path / "bar", CPU, progress=True)
+    assert "context_encoder center" in capfd.readouterr().err
+
+
 def stop_after(monkeypatch, n_batches: int, exc: BaseException) -> list[int]:
     """Make the trainer's batch stream raise ``exc`` after ``n_batches`` (KeyboardInterrupt: a Ctrl-C
     while the next batch loads); returns the list that each stream's start step is appended to."""
