@@ -61,16 +61,18 @@ def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
     registry = get_registry()
     samples = list(registry.get("dataset", "samples").samples("test", 128))
     images = torch.stack([torch.from_numpy(s.image).permute(2, 0, 1) for s in samples]).float()
+    ckpt = open_checkpoint(Path(checkpoint).parent)
+    ring = ckpt.config.overlap
     hole = torch.zeros(len(images), 1, 128, 128)
     hole[:, :, 32:96, 32:96] = 1
     inner = torch.zeros_like(hole)
-    inner[:, :, 36:92, 36:92] = 1
-    ckpt = open_checkpoint(Path(checkpoint).parent)
+    inner[:, :, 32 + ring : 96 - ring, 32 + ring : 96 - ring] = 1
+    gen = load_generator(ckpt, torch.device("cpu"))
     predictions = {
-        "context_encoder": inpaint_centre(load_generator(ckpt, torch.device("cpu")), images, hole, 4, views),
+        "context_encoder": inpaint_centre(gen, images, hole, ring, views),
         "biharmonic": registry.get("model", "biharmonic").inpaint(images, hole, "center"),
     }
-    regions = {"hole": hole, "inner_56": inner, "ring_4": hole - inner}
+    regions = {"hole": hole, f"inner_{64 - 2 * ring}": inner, f"ring_{ring}": hole - inner}
     return {
         model: {
             name: round(float(10 * torch.log10(region.sum() * 3 / ((pred - images) ** 2 * region).sum())), 3)
