@@ -57,6 +57,7 @@ def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
     from inpaintbench_context_encoder.infer import inpaint_centre
 
     from inpaintbench import get_registry
+    from inpaintbench.runner.sealed import seal
 
     registry = get_registry()
     samples = list(registry.get("dataset", "samples").samples("test", 128))
@@ -68,9 +69,10 @@ def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
     inner = torch.zeros_like(hole)
     inner[:, :, 32 + ring : 96 - ring, 32 + ring : 96 - ring] = 1
     gen = load_generator(ckpt, torch.device("cpu"))
+    batch = seal(images, hole, [s.image_id for s in samples], "center")  # what a run hands the models
     predictions = {
-        "context_encoder": inpaint_centre(gen, images, hole, ring, views),
-        "biharmonic": registry.get("model", "biharmonic").inpaint(images, hole, "center"),
+        "context_encoder": inpaint_centre(gen, batch.images, batch.masks, ring, views),
+        "biharmonic": registry.get("model", "biharmonic").inpaint(batch),
     }
     regions = {"hole": hole, f"inner_{64 - 2 * ring}": inner, f"ring_{ring}": hole - inner}
     return {

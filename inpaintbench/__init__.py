@@ -4,6 +4,8 @@ The public API for plugin authors lives here; nothing in it imports torch.
 """
 
 from .components import (
+    HOLE_VALUE,
+    Batch,
     Dataset,
     MaskGenerator,
     Metric,
@@ -11,6 +13,7 @@ from .components import (
     Model,
     PrepareContext,
     Sample,
+    TrainSplit,
 )
 from .device import resolve_device
 from .errors import InpaintbenchError
@@ -21,6 +24,8 @@ from .seeding import mask_rng, stable_seed
 __version__ = "0.1.0"
 
 __all__ = [
+    "HOLE_VALUE",
+    "Batch",
     "Dataset",
     "InpaintbenchError",
     "MaskGenerator",
@@ -29,6 +34,7 @@ __all__ = [
     "Model",
     "PrepareContext",
     "Sample",
+    "TrainSplit",
     "__version__",
     "get_registry",
     "hookimpl",

@@ -79,7 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--debug", action="store_true", help="also print plugin tracebacks (always in the run's errors.log)"
+    )
     _add_training_options(run)
+    run.add_argument(
+        "--train-on-test",
+        action="store_true",
+        help="let models train on the evaluation images of a dataset without a training split "
+        "(results are marked not held-out)",
+    )
 
     train = sub.add_parser("train", help="train a model without evaluating it")
     train.add_argument("--model", required=True)
@@ -105,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=sorted(KIND_OF))
-    lst.add_argument("-v", "--verbose", action="store_true", help="also list each model's options")
+    lst.add_argument("-v", "--verbose", action="store_true", help="also show plugin, argument and options")
 
     datasets = sub.add_parser("datasets", help="benchmark dataset recipes (datasets/ in the repository)")
     datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -135,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--n", type=int, default=500, help="masks per regime (default 500)")
     stats.add_argument("--image-size", type=int, default=256)
     stats.add_argument("--seed", type=int, default=0)
+
+    new = sub.add_parser("new", help="scaffold new things: a plugin distribution")
+    new_sub = new.add_subparsers(dest="new_command", required=True)
+    plugin = new_sub.add_parser(
+        "plugin", help="write a plugin distribution (model, mask, metric, contract tests) to edit"
+    )
+    plugin.add_argument("name", help="distribution name; its package and component prefix are snake_case")
+    plugin.add_argument("--out", type=Path, help="a new or empty folder (default ./NAME)")
     return parser
 
 
@@ -167,7 +184,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in names:
         component = registry.components[kind][name]
         print(f"{name:<{width}}  {component.description}")
-        options = getattr(component, "options", {}) if args.verbose else {}
+        if not args.verbose:
+            continue
+        print(f"{'':<{width}}    from plugin {registry.plugin_of(kind, name)}")
+        if component.argument is not None:
+            print(f"{'':<{width}}    {name}:ARG  {component.argument}")
+        options = getattr(component, "options", {})
         key_width = max(map(len, options), default=0)
         for option, text in options.items():
             print(f"{'':<{width}}    {option:<{key_width}}  {text}")
@@ -204,9 +226,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             device=args.device,
             options=_model_options(args),
             save_images=not args.no_images,
+            train_on_test=args.train_on_test,
         )
         out = args.out or _default_out(args.name)
-    runner = Runner(config, out, args.argv, progress=not args.no_progress)
+    runner = Runner(config, out, args.argv, progress=not args.no_progress, debug=args.debug)
     try:
         outcome = runner.execute()
     except KeyboardInterrupt:
@@ -220,30 +243,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{outcome.computed} results computed; written to {outcome.out}"
         f" (results.csv, summary.csv, run.json, index.html)"
     )
-    if outcome.failures:
-        print(f"{len(outcome.failures)} model failure(s) recorded in run.json", file=sys.stderr)
+    if outcome.incomplete or outcome.failures:
+        for line in outcome.incomplete:
+            print(f"incomplete: {line}", file=sys.stderr)
+        print(f"the run is incomplete: see run.json and {outcome.out / 'errors.log'}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .cache import cache_dir
-    from .components import PrepareContext
+    from .components import PrepareContext, TrainSplit
     from .device import resolve_device
     from .options import check_options
     from .plugins import get_registry
 
     registry = get_registry()
     model = registry.get("model", args.model)
-    dataset = registry.get("dataset", args.train_dataset or args.dataset)
+    spec = args.train_dataset or args.dataset
+    registry.get("dataset", spec)  # a wrong spec fails here, before any work
     given = _model_options(args)
     check_options(given, [model])
     options = given | {"mode": args.mode}
     if args.out is not None:
         options["out"] = str(args.out)
     ctx = PrepareContext(
-        dataset=dataset,
-        train_dataset=dataset,
+        train_dataset=TrainSplit(lambda: registry.get("dataset", spec), spec),
         image_size=args.image_size,
         device=resolve_device(args.device),
         seed=args.seed,
@@ -307,6 +332,17 @@ def cmd_masks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import create_plugin, package_name
+
+    out = args.out or Path(args.name)
+    written = create_plugin(args.name, out)
+    print(f"plugin '{args.name}' (package and entry point '{package_name(args.name)}') written to {out}:")
+    print("\n".join(f"  {path}" for path in written))
+    print(f"next: pip install -e {out} && pytest {out}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "train": cmd_train,
@@ -316,6 +352,7 @@ COMMANDS = {
     "datasets": cmd_datasets,
     "freeze": cmd_freeze,
     "masks": cmd_masks,
+    "new": cmd_new,
 }
 
 

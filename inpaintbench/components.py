@@ -1,8 +1,9 @@
-"""Base classes for the four kinds of component a plugin registers.
+"""Base classes for the four kinds of component a plugin registers, and what the host hands them.
 
 A component is a class with a ``name`` and a one-line ``description``. The host instantiates it
 with the text after the first colon of the user's spec (``folder:/data`` gives ``arg="/data"``),
-or ``None`` when there is none. Nothing here imports torch: listing components must stay fast.
+or ``None`` when there is none; a component that declares no ``argument`` is never given one.
+Nothing here imports torch: listing components must stay fast.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .errors import InpaintbenchError
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
+
+#: What every hole pixel holds in the images a model receives: the hidden pixels are replaced by this
+#: constant before the model sees them, so the input carries no information about what is scored.
+HOLE_VALUE = 0.0
 
 
 class Component:
@@ -23,6 +30,9 @@ class Component:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     kind: ClassVar[str] = ""
+    #: What the text after the colon means (one line, shown by ``list -v``), or None when the component
+    #: takes no argument: then ``name:anything`` is refused before any work instead of being ignored.
+    argument: ClassVar[str | None] = None
 
     def __init__(self, arg: str | None = None) -> None:
         self.arg = arg
@@ -44,8 +54,9 @@ class Sample:
 class Dataset(Component):
     """A source of RGB images at a requested square size.
 
-    ``samples`` is called once per split. Inputs that cannot be read are appended to ``skipped``
-    (``{"path": ..., "reason": ...}``) and never stop the run.
+    ``samples`` is called once per split (``test`` for evaluation, ``train`` for models that train).
+    Inputs that cannot be read are appended to ``skipped`` (``{"path": ..., "reason": ...}``) and
+    never stop the run.
     """
 
     kind = "dataset"
@@ -69,10 +80,14 @@ class MaskGenerator(Component):
     """Draws one binary mask (True = hole) for an image of the given size.
 
     The host hands in a generator seeded from (run seed, regime spec, image id), so every model sees
-    the same mask and reruns reproduce it bit for bit. Use only ``rng`` for randomness.
+    the same mask and reruns reproduce it bit for bit. Use only ``rng`` for randomness: the host
+    draws masks twice from equal seeds and refuses a generator whose masks differ.
     """
 
     kind = "mask"
+    #: The range [low, high] every mask's hole ratio falls in, when the regime promises one; the
+    #: plugin kit (``inpaintbench.testing``) checks samples against it.
+    hole_ratio: tuple[float, float] | None = None
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         raise NotImplementedError
@@ -86,10 +101,12 @@ class Metric(Component):
     """Scores a batch of composited predictions against the originals, one value per image.
 
     ``pred`` and ``target`` are float N x 3 x H x W in [0, 1]; ``mask`` is N x 1 x H x W (1 = hole).
+    ``compute`` returns a float tensor of shape (N,). Every metric must set ``higher_is_better``
+    (True or False): there is no default, since a wrong guess would rank models backwards.
     """
 
     kind = "metric"
-    higher_is_better: ClassVar[bool] = True
+    higher_is_better: ClassVar[bool]
 
     def setup(self, device: torch.device) -> None:
         """Load weights or other state; raise MetricUnavailable with a reason if impossible."""
@@ -98,12 +115,90 @@ class Metric(Component):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What a model inpaints: sealed images, their masks, which images they are and under which regime.
+
+    ``images`` is float32 N x 3 x H x W in [0, 1] with every hole pixel set to ``HOLE_VALUE``;
+    ``masks`` is float32 N x 1 x H x W, 1 = hole, 0 = known; both are fresh tensors on the run's
+    device, so editing them changes nothing that is scored. ``image_ids`` are the dataset's ids in
+    batch order and ``regime`` is the mask regime's spec as the user wrote it (``lama-thick:512``).
+    """
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    image_ids: tuple[str, ...]
+    regime: str
+
+    @property
+    def regime_name(self) -> str:
+        """The regime's registered name, without its argument."""
+        return self.regime.partition(":")[0]
+
+
+class TrainSplit:
+    """The only data a model's ``prepare`` (or ``train``) receives: the training split of the
+    training dataset. Other splits are refused, so a model cannot read the images it is scored on.
+
+    When the training dataset is the evaluation dataset and has no splits (a plain folder), its
+    "training" images are the test images: reading them is refused unless the user allowed it
+    (``--train-on-test``), and then ``read_test_images`` tells the runner to mark the model's
+    results not held-out.
+    """
+
+    def __init__(
+        self,
+        open_dataset: Callable[[], Dataset],
+        spec: str,
+        *,
+        is_test_data: bool = False,
+        allowed: bool = False,
+    ) -> None:
+        self._open = open_dataset
+        self._dataset: Dataset | None = None
+        self.spec = spec
+        self.is_test_data = is_test_data
+        self.allowed = allowed
+        self.read_test_images = False
+
+    @property
+    def has_splits(self) -> bool:
+        return self.dataset.has_splits
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        return self.dataset.skipped
+
+    @property
+    def dataset(self) -> Dataset:
+        """The training dataset, opened on first use (opening a frozen set verifies every file)."""
+        if self._dataset is None:
+            self._dataset = self._open()
+        return self._dataset
+
+    def samples(self, split: str, image_size: int) -> Iterator[Sample]:
+        if split != "train":
+            raise InpaintbenchError(
+                f"a model may read only the 'train' split of '{self.spec}', not '{split}': "
+                "the test images are what it is scored on"
+            )
+        if self.is_test_data:
+            if not self.allowed:
+                raise InpaintbenchError(
+                    f"dataset '{self.spec}' has no training split: its images are the ones scored. "
+                    "Train on another dataset with --train-dataset SPEC, or pass --train-on-test "
+                    "(results are then marked not held-out)"
+                )
+            self.read_test_images = True
+        return self.dataset.samples("train", image_size)
+
+
 @dataclass
 class PrepareContext:
-    """What a model may need to train or load itself before evaluation."""
+    """What a model may need to train or load itself before evaluation. It holds the training split
+    only: the evaluation images reach a model solely through sealed ``Batch`` objects."""
 
-    dataset: Dataset
-    train_dataset: Dataset
+    train_dataset: TrainSplit
     image_size: int
     device: torch.device
     seed: int
@@ -117,9 +212,9 @@ class PrepareContext:
 class Model(Component):
     """An inpainting model.
 
-    ``inpaint`` gets images (float N x 3 x H x W in [0, 1]) and masks (N x 1 x H x W, 1 = hole) on the
-    run's device and returns N x 3 x H x W in [0, 1]. The runner composites the result (prediction
-    inside the hole, original outside) and validates it.
+    ``inpaint`` gets a sealed ``Batch`` on the run's device and returns N x 3 x H x W in [0, 1] on
+    any device. The runner validates the result and composites it (prediction inside the hole, the
+    original outside) before anything is scored.
     """
 
     kind = "model"
@@ -131,13 +226,11 @@ class Model(Component):
     def prepare(self, ctx: PrepareContext) -> None:
         """Train or load weights for this run. Baselines need nothing."""
 
-    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, regime: str) -> torch.Tensor:
+    def inpaint(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 
     def train(self, ctx: PrepareContext) -> Path:
         """Train without evaluating (``inpaintbench train``); returns the checkpoint written."""
-        from .errors import InpaintbenchError
-
         raise InpaintbenchError(f"model '{self.name}' has nothing to train")
 
     def source(self, regime: str) -> str:

@@ -46,7 +46,7 @@ def freeze(
 ) -> dict[str, Any]:
     """Write the set into ``out`` (new or empty) and return its manifest."""
     from . import __version__
-    from .masks.draw import draw_mask
+    from .masks.draw import REDRAWN, check_reproducible, draw_mask
     from .plugins import get_registry
 
     registry = get_registry()
@@ -60,6 +60,7 @@ def freeze(
     regimes: dict[str, dict[str, Any]] = {
         spec: {"generator": _describe(gen, image_size), "masks": []} for spec, gen in generators.items()
     }
+    first: dict[str, dict[str, np.ndarray]] = {spec: {} for spec in generators}
     for sample in dataset.samples("test", image_size):
         images.append(
             {"id": sample.image_id, "source": _source(dataset, sample.image_id)}
@@ -69,10 +70,17 @@ def freeze(
             mask = draw_mask(generator, spec, seed, sample.image_id, image_size)
             entry = _write(out, layout.mask_png(out, spec, sample.image_id), mask.astype(np.float32))
             regimes[spec]["masks"].append({"id": sample.image_id, **entry, "hole_ratio": float(mask.mean())})
+            if len(first[spec]) < REDRAWN:
+                first[spec][sample.image_id] = mask
+            if len(images) == REDRAWN:
+                check_reproducible(generator, spec, seed, first[spec], image_size)
         if limit is not None and len(images) >= limit:
             break
     if not images:
         raise InpaintbenchError(f"--dataset {dataset_spec} gave no usable test images")
+    if len(images) < REDRAWN:
+        for spec, generator in generators.items():
+            check_reproducible(generator, spec, seed, first[spec], image_size)
     manifest = {
         "format": FORMAT,
         "inpaintbench_version": __version__,

@@ -2,8 +2,10 @@
 
 Built-in components register through the same hooks as third-party plugins. Each entry point is
 loaded on its own, so one plugin that fails to import or raises in a hook costs one warning line and
-nothing else. ``INPAINTBENCH_PLUGINS`` (comma-separated entry-point names; empty for none) limits
-which third-party plugins load.
+nothing else; so does a component that breaks the contract at registration (no name, not a subclass
+of its kind's base class, a metric without ``higher_is_better``). ``INPAINTBENCH_PLUGINS``
+(comma-separated entry-point names; empty for none) limits which third-party plugins load; a name
+that matches no entry point is a warning.
 """
 
 from __future__ import annotations
@@ -53,19 +55,24 @@ class Registry:
     components: dict[str, dict[str, type[Component]]]
     plugins: list[PluginInfo]
     warnings: list[str]
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
 
     def get(self, kind: str, spec: str) -> Component:
         """Instantiate the component the user named; ``name:arg`` passes ``arg`` to it."""
-        name, _, arg = spec.partition(":")
+        name, sep, arg = spec.partition(":")
         cls = self.components[kind].get(name)
         if cls is None:
             known = ", ".join(self.names(kind)) or "none"
             raise InpaintbenchError(f"unknown {kind} '{name}' (known: {known})")
+        if sep and cls.argument is None:
+            raise InpaintbenchError(
+                f"{kind} '{name}' takes no argument, so '{spec}' is refused; write '{name}'"
+            )
         try:
-            return cls(arg or None)
+            return cls(arg if sep else None)
         except InpaintbenchError:
             raise
         except Exception as exc:  # a plugin's constructor must not take the CLI down
@@ -74,12 +81,20 @@ class Registry:
     def plugin_versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.plugins}
 
+    def plugin_of(self, kind: str, name: str) -> str:
+        """The plugin (entry-point name, or built-in module) that registered a component."""
+        return self.owners.get((kind, name), "")
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+def _entry_points(warnings: list[str]) -> list[metadata.EntryPoint]:
+    """The entry points to load; ``INPAINTBENCH_PLUGINS`` names entry points (the text before ``=`` in
+    a plugin's ``[project.entry-points.inpaintbench]``), not distributions."""
+    eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
     allowed = os.environ.get(ENV_VAR)
     if allowed is not None:
         wanted = {n.strip() for n in allowed.split(",") if n.strip()}
+        for name in sorted(wanted - {ep.name for ep in eps}):
+            warnings.append(f"{ENV_VAR} names '{name}', which no installed plugin's entry point is called")
         eps = [ep for ep in eps if ep.name in wanted]
     return sorted(eps, key=lambda ep: ep.name)
 
@@ -99,7 +114,7 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo], list[str]]:
         pm.register(importlib.import_module(module_name), name=module_name)
         infos.append(PluginInfo(module_name, __version__, builtin=True))
     warnings: list[str] = []
-    for ep in _entry_points():
+    for ep in _entry_points(warnings):
         try:
             pm.register(ep.load(), name=ep.name)
             pm.check_pending()  # rejects misspelled hook names
@@ -123,7 +138,7 @@ def build_registry() -> Registry:
             plugin_name = impl.plugin_name
             collected: list[type[Component]] = []
             try:
-                impl.function(register=_collector(kind, plugin_name, collected))
+                impl.function(register=_collector(kind, plugin_name, collected, warnings))
             except Exception as exc:
                 warnings.append(
                     f"plugin '{plugin_name}' failed in {hook_name} and was skipped: "
@@ -140,17 +155,27 @@ def build_registry() -> Registry:
                 owners[key] = plugin_name
                 components[kind][cls.name] = cls
                 by_name[plugin_name].registers.setdefault(kind, []).append(cls.name)
-    return Registry(components, infos, warnings)
+    return Registry(components, infos, warnings, owners)
 
 
-def _collector(kind: str, plugin_name: str, out: list[type[Component]]) -> Any:
+def contract_problem(kind: str, cls: object) -> str | None:
+    """Why ``cls`` cannot be registered as a ``kind`` component, or None when it can."""
     base = KINDS[kind]
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        return f"{cls!r} is not a subclass of inpaintbench.{base.__name__}"
+    if not cls.name or ":" in cls.name or "," in cls.name:
+        return f"{cls.__name__} needs a name without ':' or ',' (got {cls.name!r})"
+    if kind == "metric" and not isinstance(getattr(cls, "higher_is_better", None), bool):
+        return f"metric '{cls.name}' must declare higher_is_better = True or False"
+    return None
 
+
+def _collector(kind: str, plugin_name: str, out: list[type[Component]], warnings: list[str]) -> Any:
     def register(cls: type[Component]) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, base)) or not cls.name:
-            raise TypeError(
-                f"{plugin_name} registered {cls!r}, which is not a named {base.__name__} subclass"
-            )
+        problem = contract_problem(kind, cls)
+        if problem is not None:
+            warnings.append(f"plugin '{plugin_name}': {problem}; skipped")
+            return
         out.append(cls)
 
     return register

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,6 +200,71 @@ def write_tables(
         },
     }
     (run_dir / layout.RUN_JSON).write_text(json.dumps(meta, indent=2))
+
+
+@contextmanager
+def edit_meta(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """run.json as a dict, written back on exit: for the fields a test sets by hand."""
+    path = run_dir / layout.RUN_JSON
+    meta = json.loads(path.read_text())
+    yield meta
+    path.write_text(json.dumps(meta, indent=2))
+
+
+PARTIAL_MODEL = "partial_model"
+FAILED_MODEL = "crashed"
+NOT_HELD_OUT = "biharmonic"
+#: Images per regime PARTIAL_MODEL scored before it crashed.
+PARTIAL_IMAGES = 2
+FAILED_ERROR = "FileNotFoundError: <weights>.pth"
+METRIC_ERROR = "ValueError: ssim returned shape (3,), expected (8,)"
+
+
+def write_partial_run(run_dir: Path, images: dict[str, str] | None = None) -> Path:
+    """A run where not everything went well: the two baselines complete, PARTIAL_MODEL better than both on
+    every metric but on only its first PARTIAL_IMAGES images of each regime, FAILED_MODEL requested but
+    failed in prepare, NOT_HELD_OUT trained on the test images, one ssim failure and component descriptions.
+    """
+    complete = ("mean_fill", "biharmonic")
+    write_run(run_dir, models=complete, images=images)
+    results = pd.read_csv(run_dir / layout.RESULTS_CSV, dtype={"image": str})
+    first = results["image"].drop_duplicates().iloc[:PARTIAL_IMAGES]
+    partial = results[(results["model"] == "mean_fill") & results["image"].isin(first)].assign(
+        model=PARTIAL_MODEL, psnr=results["psnr"].max() + 1, ssim=1.0, l1_hole=0.0
+    )
+    pred = layout.prediction_png(run_dir, "mean_fill", "center", "x").parents[1]
+    shutil.copytree(pred, layout.prediction_png(run_dir, PARTIAL_MODEL, "center", "x").parents[1])
+    regimes = list(MASKS)
+    write_tables(
+        run_dir,
+        pd.concat([results, partial], ignore_index=True),
+        models=(*complete, PARTIAL_MODEL, FAILED_MODEL),
+        regimes=regimes,
+        size=48,
+        seed=0,
+        fingerprint="f00d",
+        n_images=results["image"].nunique(),
+    )
+    with edit_meta(run_dir) as meta:
+        del meta["models"][FAILED_MODEL]  # the runner records a model's provenance once it has run
+        meta["models"][NOT_HELD_OUT]["held_out"] = False
+        meta["failures"] = [
+            *(
+                {"model": PARTIAL_MODEL, "stage": "inpaint", "mask": r, "error": "CUDA out of memory"}
+                for r in regimes
+            ),
+            {"model": FAILED_MODEL, "stage": "prepare", "mask": None, "error": FAILED_ERROR},
+        ]
+        meta["metric_failures"] = [
+            {"metric": "ssim", "model": "biharmonic", "mask": "random", "error": METRIC_ERROR}
+        ]
+        meta["components"] = {
+            "model": {
+                m: {"description": f"{m} stand-in", "plugin": "test-plugin"} for m in meta["config"]["models"]
+            },
+            "mask": {r: {"description": f"the {r} test masks", "plugin": "test-plugin"} for r in regimes},
+        }
+    return run_dir
 
 
 def link_images(run_dir: Path, results: pd.DataFrame, size: int = 64) -> None:

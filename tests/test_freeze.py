@@ -47,7 +47,7 @@ def frozen(tmp_path_factory):
 def run(cli, out: Path, dataset: str, seed: str, masks: str = REGIMES, size: str = "64"):
     return cli(
         "run", "--model", "mean_fill", "--masks", masks, "--dataset", dataset, "--image-size", size,
-        "--seed", seed, "--limit", "6", "--metrics", "", "--out", str(out), "--no-progress",
+        "--seed", seed, "--limit", "6", "--metrics", "psnr", "--out", str(out), "--no-progress",
     )  # fmt: skip
 
 

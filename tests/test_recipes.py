@@ -217,7 +217,7 @@ def test_run_on_a_recipe_through_the_cli(paris, tmp_path, cli):
     out = tmp_path / "run"
     result = cli(
         "run", "--model", "mean_fill", "--masks", "center", "--dataset", f"paris_streetview:{paris}",
-        "--metrics", "", "--out", str(out), "--no-progress", **env,
+        "--metrics", "psnr", "--out", str(out), "--no-progress", **env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = (out / "results.csv").read_text().splitlines()

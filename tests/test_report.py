@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,12 +13,27 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from report_runs import METRIC_INFO, real_run, write_run, write_tables
+from report_runs import (
+    FAILED_ERROR,
+    FAILED_MODEL,
+    MASKS,
+    METRIC_ERROR,
+    METRIC_INFO,
+    NOT_HELD_OUT,
+    PARTIAL_IMAGES,
+    PARTIAL_MODEL,
+    edit_meta,
+    real_run,
+    write_partial_run,
+    write_run,
+    write_tables,
+)
 from scipy import stats
 
+from inpaintbench.cli import main
 from inpaintbench.errors import InpaintbenchError
 from inpaintbench.report import render
-from inpaintbench.report.runs import load_runs
+from inpaintbench.report.runs import Coverage, load_runs
 from inpaintbench.report.stats import bootstrap_mean_ci, bucket_label, hole_ratio_bucket, paired_comparison
 from inpaintbench.report.tables import breakdowns, choose_reference, leaderboards, paired_tables
 
@@ -29,11 +45,23 @@ IMAGES = {
     "sub/coffee.png": "coffee",
     "rocket.png": "rocket",
 }
+#: How far write_partial_run's PARTIAL_MODEL got in each regime.
+SHORT_OF = f"{PARTIAL_IMAGES} of {len(IMAGES)} images"
 
 
 @pytest.fixture(scope="module")
 def run_a(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_run(tmp_path_factory.mktemp("a") / "run", models=("mean_fill", "biharmonic"), images=IMAGES)
+
+
+@pytest.fixture(scope="module")
+def partial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_partial_run(tmp_path_factory.mktemp("partial") / "run", images=IMAGES)
+
+
+@pytest.fixture(scope="module")
+def partial_html(partial_run: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return render([partial_run], tmp_path_factory.mktemp("partial-report")).read_text()
 
 
 @pytest.fixture(scope="module")
@@ -247,12 +275,136 @@ def test_run_where_every_model_failed(tmp_path: Path) -> None:
         fingerprint="f",
         n_images=3,
     )
-    meta = json.loads((run / "run.json").read_text())
-    meta["failures"] = [{"model": "broken<i>", "stage": "prepare", "mask": None, "error": "CUDA <oom>"}]
-    (run / "run.json").write_text(json.dumps(meta))
+    with edit_meta(run) as meta:
+        meta["failures"] = [{"model": "broken<i>", "stage": "prepare", "mask": None, "error": "CUDA <oom>"}]
     html = render([run], tmp_path / "out").read_text()
     assert "No model produced results" in html
     assert "<td>broken&lt;i&gt;</td><td>prepare</td>" in html and "CUDA &lt;oom&gt;" in html
+
+
+# --- partial, failed and not-held-out models ---------------------------------------------------------
+
+
+def _section(html: str, section_id: str) -> str:
+    return re.search(rf'<section id="{section_id}">(.*?)</section>', html, re.S).group(1)
+
+
+def _text(fragment: str) -> str:
+    """What a reader sees: tags dropped, entities decoded, whitespace collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _rows(fragment: str) -> list[tuple[str, str]]:
+    """(class, visible text) of each table row that has a class, in page order."""
+    return [(cls, _text(row)) for cls, row in re.findall(r'<tr class="([^"]*)">(.*?)</tr>', fragment, re.S)]
+
+
+def test_status_per_model_from_rows_against_n_images(partial_run: Path, run_a: Path) -> None:
+    runset = load_runs([partial_run])
+    assert list(runset.status) == ["mean_fill", "biharmonic", PARTIAL_MODEL, FAILED_MODEL]
+    assert [s.status for s in runset.status.values()] == ["complete", "complete", "partial", "failed"]
+    assert runset.status[PARTIAL_MODEL].regimes == {r: Coverage(PARTIAL_IMAGES, len(IMAGES)) for r in MASKS}
+    assert [f["error"] for f in runset.status[FAILED_MODEL].failures] == [FAILED_ERROR]
+    assert [m for m, s in runset.status.items() if not s.held_out] == [NOT_HELD_OUT]
+    # Merged: the baselines' rows, and so their held_out, come from run_a, which says nothing of it.
+    merged = load_runs([run_a, partial_run])
+    assert merged.model_run(NOT_HELD_OUT).path == run_a and merged.status[NOT_HELD_OUT].held_out
+    assert merged.status[PARTIAL_MODEL].status == "partial" and merged.status[FAILED_MODEL].status == "failed"
+
+
+def test_partial_model_is_ranked_last_and_never_starred(partial_run: Path, partial_html: str) -> None:
+    runset = load_runs([partial_run])
+    for board in leaderboards(runset):
+        assert [row.model for row in board.rows] == ["mean_fill", "biharmonic", PARTIAL_MODEL]
+        *complete, partial = board.rows
+        for column, metric in enumerate(runset.metrics):
+            sign = 1 if runset.higher_is_better(metric) else -1
+            best = max(sign * row.cells[column].mean for row in complete)
+            assert sign * partial.cells[column].mean > best  # the better mean, over fewer images
+            assert not partial.cells[column].best
+            assert [row.cells[column].best for row in complete] == [
+                sign * row.cells[column].mean == best for row in complete
+            ]
+    leaderboard = _section(partial_html, "leaderboard")
+    board = re.search(r'<table class="sortable leaderboard">.*?</table>', leaderboard, re.S)
+    rows = _rows(board.group(0))
+    assert [cls for cls, _ in rows] == ["complete", "complete", "partial"]
+    label = f"partial ({SHORT_OF})"
+    assert rows[2][1].startswith(f"{PARTIAL_MODEL} {label} ") and "★" not in rows[2][1]
+    assert sum(text.count("★") for _, text in rows[:2]) == len(runset.metrics)
+    assert re.findall(r'<span class="status partial"[^>]*>(.*?)</span>', board.group(0)) == [label]
+
+
+def test_partial_model_is_never_the_reference(
+    partial_run: Path, partial_html: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runset = load_runs([partial_run])
+    assert choose_reference(runset, None) == "mean_fill"
+    partial_baseline = {"center": Coverage(3, len(IMAGES)), "random": Coverage(len(IMAGES), len(IMAGES))}
+    runset.status["mean_fill"].regimes = partial_baseline  # partial in one regime is partial
+    assert choose_reference(runset, None) == "biharmonic"
+    for status in runset.status.values():
+        status.regimes = partial_baseline
+    assert choose_reference(runset, None) is None
+
+    runset = load_runs([partial_run])
+    expected = (
+        f"--reference: model '{PARTIAL_MODEL}' is partial (center: {SHORT_OF}, random: {SHORT_OF}); "
+        "complete models: mean_fill, biharmonic"
+    )
+    with pytest.raises(InpaintbenchError) as refused:
+        choose_reference(runset, PARTIAL_MODEL)
+    assert str(refused.value) == expected
+    out = tmp_path / "out"
+    assert main(["report", str(partial_run), "-o", str(out), "--reference", PARTIAL_MODEL]) == 2
+    assert capsys.readouterr().err == f"error: {expected}\n" and not out.exists()
+
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', partial_html, re.S).group(1))
+    assert data["reference"] == "mean_fill" and data["status"][PARTIAL_MODEL] == "partial"
+    paired = _rows(_section(partial_html, "paired"))
+    assert [(cls, text.split()[0]) for cls, text in paired] == [
+        ("complete", "biharmonic"),
+        ("partial", PARTIAL_MODEL),
+    ] * len(MASKS)
+    assert f"partial ({SHORT_OF})" in paired[1][1]
+
+
+def test_every_requested_model_is_listed_at_the_top(partial_html: str) -> None:
+    lede = _text(re.search(r'<p class="lede">(.*?)</p>', partial_html, re.S).group(1))
+    assert lede.startswith("4 models requested (2 complete, 1 partial, 1 failed) on samples")
+    assert lede.endswith("1 metric failure: ssim")
+    assert partial_html.index('<section id="models">') < partial_html.index('<section id="leaderboard">')
+    rows = _rows(_section(partial_html, "models"))
+    assert [cls for cls, _ in rows] == ["complete", "complete", "partial", "failed"]
+    assert [text for _, text in rows] == [
+        "mean_fill complete mean_fill stand-in test-plugin",
+        f"{NOT_HELD_OUT} not held-out complete {NOT_HELD_OUT} stand-in test-plugin",
+        f"{PARTIAL_MODEL} partial center: {SHORT_OF}, random: {SHORT_OF} "
+        "inpaint, center: CUDA out of memory inpaint, random: CUDA out of memory "
+        f"{PARTIAL_MODEL} stand-in test-plugin",
+        f"{FAILED_MODEL} failed prepare: {FAILED_ERROR} {FAILED_MODEL} stand-in test-plugin",
+    ]
+    assert "FileNotFoundError: &lt;weights&gt;.pth" in partial_html  # escaped like every other name
+    masks = _text(_section(partial_html, "masks"))
+    assert "center the center test masks (plugin test-plugin)" in masks
+
+
+def test_not_held_out_model_is_labelled_where_named(partial_html: str) -> None:
+    for section in ("models", "leaderboard", "paired"):
+        rows = _rows(_section(partial_html, section))
+        named = [text for _, text in rows if text.split()[0] == NOT_HELD_OUT]
+        assert named and all(text.startswith(f"{NOT_HELD_OUT} not held-out") for text in named), section
+    rows = _rows(_section(partial_html, "leaderboard"))
+    others = [text for _, text in rows if text.split()[0] != NOT_HELD_OUT]
+    assert others and not any("not held-out" in text for text in others)
+
+
+def test_metric_failures_are_listed_with_the_metric(partial_html: str) -> None:
+    issues = _section(partial_html, "issues")
+    table = re.search(r"<h3>Metric failures</h3>\s*<table.*?</table>", issues, re.S).group(0)
+    header, row = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert _text(header) == "metric model mask error"
+    assert _text(row) == f"ssim biharmonic random {METRIC_ERROR}"
 
 
 def test_run_without_images(run_a: Path, tmp_path: Path) -> None:

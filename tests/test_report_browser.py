@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from PIL import Image
-from report_runs import real_run, write_run
+from report_runs import FAILED_ERROR, PARTIAL_IMAGES, real_run, write_partial_run, write_run
 
 from inpaintbench.report import render
 
@@ -206,6 +206,21 @@ def test_screenshot(browser, reports, tmp_path: Path) -> None:
         assert image.width == 1280 and image.height > 3000
         colours = np.unique(np.asarray(image.convert("RGB").resize((64, 64))).reshape(-1, 3), axis=0)
         assert len(colours) > 500  # photos, not a blank page
+
+
+def test_partial_and_failed_models_show_on_the_first_screen(browser, tmp_path: Path) -> None:
+    images = {f"{name}.png": name for name in ("astronaut", "coffee", "rocket")}
+    index = render([write_partial_run(tmp_path / "run", images)], tmp_path / "report")
+    page = _open(browser, index.as_uri(), errors := [])
+    failed = page.locator("#models tr.failed")
+    assert failed.is_visible() and FAILED_ERROR in failed.inner_text()
+    assert failed.bounding_box()["y"] + failed.bounding_box()["height"] < 900  # no scrolling needed
+    last = page.locator("table.leaderboard").first.locator("tbody tr").last
+    assert (
+        last.locator(".status.partial").inner_text() == f"partial ({PARTIAL_IMAGES} of {len(images)} images)"
+    )
+    assert last.locator(".status.partial").is_visible() and "★" not in last.inner_text()
+    assert errors == []
 
 
 @pytest.mark.slow

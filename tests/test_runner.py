@@ -61,7 +61,19 @@ def test_run_writes_results_summary_and_provenance(baseline_run):
     assert random_ratio.between(0.2, 0.3).all()
 
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["model", "mask", "metric", "mean", "std", "ci95_low", "ci95_high", "n"]
+    assert list(summary.columns) == [
+        "model",
+        "mask",
+        "metric",
+        "mean",
+        "std",
+        "ci95_low",
+        "ci95_high",
+        "n",
+        "status",
+        "held_out",
+    ]
+    assert (summary["status"] == "complete").all() and summary["held_out"].all()
     row = summary.query("model == 'mean_fill' and mask == 'center' and metric == 'psnr'").iloc[0]
     values = results.query("model == 'mean_fill' and mask == 'center'")["psnr"]
     assert row["mean"] == pytest.approx(values.mean()) and row["n"] == 6
@@ -146,6 +158,8 @@ def test_broken_models_are_recorded_and_the_others_go_on(tmp_path):
     assert "NaN" in failures["toy_nan"]["error"] and failures["toy_nan"]["stage"] == "inpaint"
     assert "shape" in failures["toy_shape"]["error"]
     assert failures["toy_unprepared"]["stage"] == "prepare"
+    assert "RuntimeError: no weights for this toy" in (tmp_path / "errors.log").read_text()
+    assert "Traceback" not in result.stderr  # tracebacks go to errors.log, or to the terminal with --debug
     results = pd.read_csv(tmp_path / "results.csv")
     assert set(results["model"]) == {"toy_grey"} and len(results) == 3
     assert (results["hole_ratio"] == 0.25).all()

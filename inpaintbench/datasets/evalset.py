@@ -25,6 +25,8 @@ class EvalSetDataset(Dataset):
     name = "evalset"
     description = "a frozen evaluation set from inpaintbench freeze (evalset:DIR): images and masks, verified"
 
+    argument = "DIR written by inpaintbench freeze"
+
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)
         if not arg:

@@ -15,6 +15,7 @@ class FolderDataset(Dataset):
     name = "folder"
     description = "every image under a folder (folder:PATH), short side resized and centre-cropped"
     has_splits = False
+    argument = "PATH of the folder"
 
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)

@@ -127,6 +127,7 @@ class RecipeDataset(FolderDataset):
 
     has_splits = True
     recipe_name: ClassVar[str] = ""
+    argument = "PATH of the dataset's root folder"
 
     def __init__(self, arg: str | None = None) -> None:
         if not arg:

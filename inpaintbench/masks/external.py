@@ -42,6 +42,8 @@ class FolderMasks(MaskGenerator):
     name = "folder"
     description = "mask files from a folder, paired by seed (folder:DIR[?polarity=white|black&threshold=0.5])"
 
+    argument = "DIR[?polarity=white|black&threshold=0.5]: the folder of mask files"
+
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)
         path, _, query = (arg or "").partition("?")

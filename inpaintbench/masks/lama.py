@@ -1,7 +1,7 @@
 """LaMa's evaluation masks: ``lama-thin``, ``lama-medium`` and ``lama-thick`` (Suvorov et al. 2022).
 
 Each preset exists for 256 px and 512 px images (``configs/data_gen/random_{kind}_{size}.yaml``
-in LaMa's repository; the table is in REFERENCE.md section 2). A mask is either a set of brush
+in LaMa's repository; their values are ``PRESETS`` below). A mask is either a set of brush
 chains or, for medium and thick, with probability 0.3/1.3 a set of boxes. As LaMa's code runs it
 (no ramp, so its generators widen the configured ranges by one):
 
@@ -119,6 +119,8 @@ class LamaMask(MaskGenerator):
     """Shared by the three kinds; ``kind`` picks the row of ``PRESETS``."""
 
     kind_name: ClassVar[str] = ""
+    argument = "the preset: 256 or 512 (default: the one nearer the image's short side)"
+    hole_ratio = (0.0, MAX_HOLE)
 
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)

@@ -60,6 +60,7 @@ class EveryNLines(StructuredMask):
     description = "NTIRE 2022 every-N-lines: every N-th row or column is hole (lines:N; N 2-5 if omitted)"
     choices = (2, 3, 4, 5)
     setting = "N must be an integer of 2 or more"
+    argument = "N, the line period (an integer of 2 or more)"
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         n = int(self._pick(rng))
@@ -75,6 +76,7 @@ class CompletionMask(StructuredMask):
     name = "completion"
     description = "NTIRE 2022 completion: one side (fraction R) is missing (completion:R; R ~ U(0.2, 0.8))"
     setting = "R must be a fraction in (0, 1)"
+    argument = "R, the missing fraction in (0, 1)"
     convert = float
 
     def _valid(self, value: float) -> bool:
@@ -107,6 +109,7 @@ class ExpandMask(StructuredMask):
     description = "NTIRE 2022 expand (outpainting): only a centre square of side min/D is known (expand:D)"
     choices = (2, 3, 4)
     setting = "D must be an integer of 2 or more"
+    argument = "D: the known centre square's side is min(H, W) / D (2 or more)"
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         half = (min(height, width) // int(self._pick(rng))) // 2
@@ -120,6 +123,7 @@ class NearestNeighbourMask(StructuredMask):
     description = "NTIRE 2022 nearest neighbour (super-resolution): only every F-th pixel is known (nn:F)"
     choices = (2, 3, 4)
     setting = "F must be an integer of 2 or more"
+    argument = "F: every F-th pixel of every F-th row is known (2 or more)"
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         factor = int(self._pick(rng))

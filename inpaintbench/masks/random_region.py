@@ -45,6 +45,7 @@ def global_pattern() -> tuple[np.ndarray, np.ndarray]:
 class RandomRegionMask(MaskGenerator):
     name = "random"
     description = "Context Encoder random region: window of a thresholded noise field, 20-30% hole"
+    hole_ratio = (MIN_RATIO, MAX_RATIO)
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         if height > FIELD_SIDE or width > FIELD_SIDE:

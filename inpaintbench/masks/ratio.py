@@ -53,9 +53,12 @@ class RatioMask(MaskGenerator):
     name = "ratio"
     description = "CoModGAN-style boxes + strokes redrawn until the hole ratio is in [LO, HI): ratio:0.1-0.2"
 
+    argument = "LO-HI, the hole-ratio range [LO, HI)"
+
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)
         self.lo, self.hi = parse_range(arg)
+        self.hole_ratio = (self.lo, self.hi)
         self.coef = min(self.lo + self.hi, 1.0)
 
     def parameters(self, height: int, width: int) -> dict[str, Any]:

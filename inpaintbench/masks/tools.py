@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..components import MaskGenerator
-from .draw import draw_mask
+from .draw import draw_masks
 
 #: Hole-ratio buckets, half-open [lo, hi): below 1%, NVIDIA's six 10% buckets from 1% to 60%, above.
 BUCKETS = ((0.0, 0.01), (0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 1.01))
@@ -24,7 +24,7 @@ LABEL_HEIGHT = 16
 
 
 def sample_masks(generator: MaskGenerator, regime: str, n: int, size: int, seed: int) -> list[np.ndarray]:
-    return [draw_mask(generator, regime, seed, f"sample-{i}", size) for i in range(n)]
+    return list(draw_masks(generator, regime, seed, [f"sample-{i}" for i in range(n)], size).values())
 
 
 def preview_grid(rows: list[tuple[str, list[np.ndarray]]], out: Path) -> None:

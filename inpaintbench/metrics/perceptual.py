@@ -45,6 +45,7 @@ class LPIPS(Metric):
     name = "lpips"
     description = "LPIPS v0.1, AlexNet trunk ('lpips:vgg': VGG16), inputs mapped to [-1,1] (lower is better)"
     higher_is_better: ClassVar[bool] = False
+    argument = "the backbone: alex (default) or vgg"
 
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)

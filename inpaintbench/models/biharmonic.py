@@ -11,16 +11,19 @@ from ..components import Model
 if TYPE_CHECKING:
     import torch
 
+    from ..components import Batch
+
 
 class Biharmonic(Model):
     name = "biharmonic"
     description = "scikit-image inpaint_biharmonic, per image on the CPU"
 
-    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, regime: str) -> torch.Tensor:
+    def inpaint(self, batch: Batch) -> torch.Tensor:
         """The biharmonic solution can overshoot, so it is clipped to [0, 1]."""
         import torch
         from skimage.restoration import inpaint_biharmonic
 
+        images, masks = batch.images, batch.masks
         pixels = images.detach().permute(0, 2, 3, 1).cpu().double().numpy()
         holes = (masks[:, 0] > 0.5).cpu().numpy()
         filled = np.stack(

@@ -9,16 +9,18 @@ from ..components import Model
 if TYPE_CHECKING:
     import torch
 
+    from ..components import Batch
+
 
 class MeanFill(Model):
     name = "mean_fill"
     description = "each hole pixel gets the image's per-channel mean of the known pixels"
 
-    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, regime: str) -> torch.Tensor:
+    def inpaint(self, batch: Batch) -> torch.Tensor:
         """An image with no known pixel at all is filled with mid-grey (0.5)."""
         import torch
 
-        hole = masks > 0.5
+        images, hole = batch.images, batch.masks > 0.5
         known = (~hole).to(images.dtype)
         count = known.sum(dim=(2, 3), keepdim=True)
         total = (images * known).sum(dim=(2, 3), keepdim=True)

@@ -15,6 +15,7 @@ import numpy as np
 from markupsafe import Markup
 
 from ..runner import layout
+from ..runner.status import COMPLETE, FAILED, PARTIAL
 from . import fmt, svg
 from .images import Assets
 from .runs import RunSet, load_runs
@@ -67,11 +68,13 @@ def _static(name: str) -> str:
 
 
 def _issues(runset: RunSet) -> dict[str, list[dict[str, Any]]]:
-    """Skipped inputs, failed models and metrics not computed, each tagged with its run folder."""
+    """Skipped inputs, failed models, metrics not computed and metrics that failed, each tagged with its
+    run folder."""
     issues: dict[str, list[dict[str, Any]]] = {
         "skipped_inputs": [],
         "failures": [],
         "metrics_not_computed": [],
+        "metric_failures": [],
     }
     for run in runset.runs:
         for key, items in issues.items():
@@ -87,6 +90,7 @@ def _machine_data(runset: RunSet, reference: str | None) -> dict[str, Any]:
         "regimes": runset.regimes,
         "metrics": runset.metrics,
         "reference": reference,
+        "status": {model: s.status for model, s in runset.status.items()},
         "summary": [
             {
                 "model": row.model,
@@ -115,6 +119,7 @@ def _masks(runset: RunSet, visuals: Visuals, grids: list) -> list[dict[str, Any]
                 "buckets": bucket_counts(ratios),
                 "histogram": svg.histogram(f"hole ratios of {regime}", counts, HISTOGRAM_EDGES, "hole ratio"),
                 "examples": examples.get(regime, []),
+                "component": runset.component("mask", regime),
             }
         )
     return sections
@@ -149,6 +154,8 @@ def render(
         "first": runset.runs[0].meta,
         "reference": reference,
         "colours": colours,
+        "tally": {k: sum(s.status == k for s in runset.status.values()) for k in (COMPLETE, PARTIAL, FAILED)},
+        "model_components": {m: runset.component("model", m) for m in runset.status},
         "metrics": [
             {
                 "name": m,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import InpaintbenchError
 from ..runner import layout
+from ..runner.status import COMPLETE, overall, regime_status
 
 #: results.csv columns that are not metrics.
 KEY_COLUMNS = ("model", "mask", "image", "hole_ratio")
@@ -39,6 +40,41 @@ class Run:
         }
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How many of its run's images a model has rows for in one regime: fewer means it stopped early."""
+
+    rows: int
+    expected: int
+
+    @property
+    def status(self) -> str:
+        return regime_status(self.rows, self.expected)
+
+    @property
+    def label(self) -> str:
+        return f"{self.rows} of {self.expected} images"
+
+
+@dataclass
+class ModelStatus:
+    """What became of one requested model, from the run that owns its rows (or first requested it)."""
+
+    model: str
+    regimes: dict[str, Coverage]  # the regimes that run asked for or has rows in
+    failures: list[dict[str, Any]]  # that run's run.json failures for the model
+    held_out: bool  # False: it was trained on the images it is tested on
+
+    @property
+    def status(self) -> str:
+        return overall(c.status for c in self.regimes.values())
+
+    @property
+    def shortfall(self) -> str:
+        """The regimes it is short of images in, e.g. "center: 16 of 34 images"."""
+        return ", ".join(f"{r}: {c.label}" for r, c in self.regimes.items() if c.status != COMPLETE)
+
+
 @dataclass
 class RunSet:
     """Several runs merged: each model's rows come from the first run that evaluated it."""
@@ -50,10 +86,23 @@ class RunSet:
     regimes: list[str]
     metrics: list[str]
     metric_info: dict[str, dict[str, Any]]
+    status: dict[str, ModelStatus]  # every requested model (and any with rows), in the order asked for
     notes: list[str] = field(default_factory=list)
 
     def model_run(self, model: str) -> Run:
         return self.runs[int(self.results.loc[self.results["model"] == model, "run"].iloc[0])]
+
+    def complete(self, model: str) -> bool:
+        return self.status[model].status == COMPLETE
+
+    def component(self, kind: str, name: str) -> dict[str, str]:
+        """run.json's description and plugin of one component (kind "model", "mask", ...); {} when no run
+        records it, as in runs written before run.json had "components"."""
+        for run in self.runs:
+            found = run.meta.get("components", {}).get(kind, {}).get(name)
+            if found:
+                return found
+        return {}
 
     def higher_is_better(self, metric: str) -> bool | None:
         return self.metric_info.get(metric, {}).get("higher_is_better")
@@ -112,6 +161,24 @@ def _ordered_union(lists: list[list[str]]) -> list[str]:
     return list(dict.fromkeys(item for items in lists for item in items))
 
 
+def _requested(run: Run) -> list[str]:
+    return run.meta.get("config", {}).get("models", [])
+
+
+def _model_status(model: str, run: Run) -> ModelStatus:
+    """Rows per regime against the run's n_images, counted from results.csv so older runs work too."""
+    expected = run.meta.get("dataset", {}).get("n_images") or run.results["image"].nunique()
+    mine = run.results[run.results["model"] == model]
+    counts = mine["mask"].value_counts()
+    regimes = _ordered_union([run.meta.get("config", {}).get("masks", []), list(mine["mask"].unique())])
+    return ModelStatus(
+        model,
+        {r: Coverage(int(counts.get(r, 0)), int(expected)) for r in regimes},
+        [f for f in run.meta.get("failures", []) if f.get("model") == model],
+        run.meta.get("models", {}).get(model, {}).get("held_out", True) is not False,
+    )
+
+
 def load_runs(run_dirs: list[Path]) -> RunSet:
     if not run_dirs:
         raise InpaintbenchError("report: give at least one run folder")
@@ -142,6 +209,14 @@ def load_runs(run_dirs: list[Path]) -> RunSet:
     metric_info: dict[str, dict[str, Any]] = {}
     for run in reversed(runs):
         metric_info.update(run.meta.get("metric_info", {}))
+    requested = _ordered_union([_requested(run) for run in runs] + [list(owner)])
+
+    def home(model: str) -> Run:
+        """The run that owns the model's rows, else the first that asked for it."""
+        if model in owner:
+            return runs[owner[model]]
+        return next(run for run in runs if model in _requested(run))
+
     return RunSet(
         runs=runs,
         results=results,
@@ -150,5 +225,6 @@ def load_runs(run_dirs: list[Path]) -> RunSet:
         regimes=list(results["mask"].unique()),
         metrics=metrics,
         metric_info=metric_info,
+        status={m: _model_status(m, home(m)) for m in requested},
         notes=notes,
     )

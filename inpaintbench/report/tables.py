@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InpaintbenchError
+from ..runner.status import COMPLETE
 from ..seeding import stable_seed
 from . import svg
-from .runs import RunSet
+from .runs import Coverage, RunSet
 from .stats import BUCKET_EDGES, N_BUCKETS, Paired, bucket_label, hole_ratio_bucket, paired_comparison
 
 #: Baselines that make a neutral default reference, in order of preference.
@@ -30,8 +31,12 @@ class Cell:
 @dataclass
 class Row:
     model: str
-    n: int
     cells: list[Cell]
+    coverage: Coverage
+
+    @property
+    def n(self) -> int:
+        return self.coverage.rows
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Leaderboard:
 
 
 def _mark_best(rows: list[Row], metrics: list[str], runset: RunSet) -> None:
+    """Only complete rows compete: a mean over the images a model got through before failing is no match."""
+    rows = [row for row in rows if row.coverage.status == COMPLETE]
     for column, metric in enumerate(metrics):
         higher = runset.higher_is_better(metric)
         means = np.array([row.cells[column].mean for row in rows], dtype=float)
@@ -52,14 +59,15 @@ def _mark_best(rows: list[Row], metrics: list[str], runset: RunSet) -> None:
 
 
 def leaderboards(runset: RunSet) -> list[Leaderboard]:
-    """Per regime, every model's mean, 95% interval and n per metric, as summary.csv has them."""
+    """Per regime, every model's mean, 95% interval and n per metric, as summary.csv has them; partial
+    models below the complete ones, each group in the order the models were asked for."""
     summary = runset.summary.set_index(["model", "mask", "metric"])
-    counts = runset.results.groupby(["model", "mask"]).size()
     boards = []
     for regime in runset.regimes:
         rows = []
         for model in runset.models:
-            if (model, regime) not in counts.index:
+            coverage = runset.status[model].regimes.get(regime)
+            if coverage is None or not coverage.rows:
                 continue
             cells = []
             for metric in runset.metrics:
@@ -68,7 +76,8 @@ def leaderboards(runset: RunSet) -> list[Leaderboard]:
                     cells.append(Cell(s["mean"], s["ci95_low"], s["ci95_high"], int(s["n"]), s["std"]))
                 else:
                     cells.append(Cell(math.nan))
-            rows.append(Row(model, int(counts[(model, regime)]), cells))
+            rows.append(Row(model, cells, coverage))
+        rows.sort(key=lambda row: row.coverage.status != COMPLETE)
         _mark_best(rows, runset.metrics, runset)
         boards.append(Leaderboard(regime, rows))
     return boards
@@ -129,20 +138,29 @@ def breakdowns(runset: RunSet, colours: dict[str, str]) -> Breakdowns:
 
 
 def choose_reference(runset: RunSet, requested: str | None) -> str | None:
-    """The requested model, else the first baseline present, else the first model (None: no models)."""
+    """The requested model, else the first complete baseline, else the first complete model (None: none is
+    complete). Only a model with every image of every regime is a fair yardstick for the others."""
+    complete = [m for m in runset.models if runset.complete(m)]
     if requested is not None:
-        if requested not in runset.models:
+        if requested not in runset.status:
             raise InpaintbenchError(
                 f"--reference: model {requested!r} is not in the runs (models: {', '.join(runset.models)})"
             )
+        status = runset.status[requested]
+        if status.status != COMPLETE:
+            raise InpaintbenchError(
+                f"--reference: model {requested!r} is {status.status} ({status.shortfall}); "
+                f"complete models: {', '.join(complete) or 'none'}"
+            )
         return requested
-    return next((m for m in BASELINES if m in runset.models), next(iter(runset.models), None))
+    return next((m for m in BASELINES if m in complete), next(iter(complete), None))
 
 
 @dataclass
 class PairedRow:
     model: str
     cells: list[Paired | None]  # per metric
+    coverage: Coverage
 
 
 @dataclass
@@ -179,7 +197,7 @@ def paired_tables(runset: RunSet, reference: str | None) -> list[PairedTable]:
                         seed=stable_seed(seed, "paired", model, reference, regime, metric),
                     )
                 )
-            rows.append(PairedRow(model, cells))
+            rows.append(PairedRow(model, cells, runset.status[model].regimes[regime]))
         if rows:
             tables.append(PairedTable(regime, rows))
     return tables

@@ -29,3 +29,19 @@ def validate(output: object, images: torch.Tensor) -> torch.Tensor:
 def composite(prediction: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Prediction inside the hole, the original outside: what every metric scores."""
     return torch.where(masks.bool().expand_as(images), prediction, images)
+
+
+class InvalidScores(Exception):
+    """A metric returned something other than one number per image; the message says what."""
+
+
+def validate_scores(values: object, n: int) -> list[float]:
+    """A metric's output as ``n`` floats: a real-valued tensor of shape (n,), nothing else (an (n, 1)
+    or 0-d result would be misread as other images' values or broadcast silently)."""
+    if not isinstance(values, torch.Tensor):
+        raise InvalidScores(f"returned {type(values).__name__}, expected a torch.Tensor of shape ({n},)")
+    if tuple(values.shape) != (n,):
+        raise InvalidScores(f"returned shape {tuple(values.shape)}, expected ({n},): one value per image")
+    if values.is_complex() or values.dtype == torch.bool:
+        raise InvalidScores(f"returned dtype {values.dtype}, expected real numbers")
+    return values.detach().double().cpu().tolist()

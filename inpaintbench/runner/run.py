@@ -1,4 +1,10 @@
-"""The benchmark run: prepare each model, inpaint every (regime, image), score, store at once."""
+"""The benchmark run: prepare each model, inpaint every (regime, image), score, store at once.
+
+Each model sees the test images only through sealed batches (``sealed.py``) and its ``prepare`` only
+the training split (``TrainSplit``). Errors are charged to the component that raised them: a model's
+to that model (its finished rows are kept and it is marked partial), a metric's to that metric (the
+other metrics and every model's rows are kept), and the run's exit status says it is incomplete.
+"""
 
 from __future__ import annotations
 
@@ -21,15 +27,27 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..cache import cache_dir
-from ..components import Dataset, MaskGenerator, Metric, MetricUnavailable, Model, PrepareContext, Sample
+from ..components import (
+    Dataset,
+    MaskGenerator,
+    Metric,
+    MetricUnavailable,
+    Model,
+    PrepareContext,
+    Sample,
+    TrainSplit,
+)
 from ..device import resolve_device
 from ..errors import InpaintbenchError
-from ..masks.draw import draw_mask
+from ..masks.draw import check_reproducible, draw_mask
 from ..options import check_options
 from ..plugins import Registry, get_registry
 from . import DEFAULT_METRICS, layout
-from .outputs import composite, validate
+from .errorlog import ErrorLog, one_line
+from .outputs import validate_scores
 from .pngs import write_png
+from .sealed import inpaint_sealed
+from .status import COMPLETE, note, statuses
 from .store import ResultStore, Row
 from .summary import format_table, summarize
 
@@ -51,6 +69,9 @@ class RunConfig:
     device: str = "auto"
     options: dict[str, str] = field(default_factory=dict)
     save_images: bool = True
+    #: Let models train on the evaluation images when the dataset has no training split; their
+    #: results are then marked not held-out everywhere.
+    train_on_test: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunConfig:
@@ -64,6 +85,12 @@ class RunOutcome:
     summary_table: str
     computed: int
     failures: list[dict[str, Any]]
+    #: One line per reason the run is incomplete (a failed or partial model, a failed metric).
+    incomplete: list[str] = field(default_factory=list)
+
+
+class ModelFailed(Exception):
+    """Raised around any exception from a model's own code, so the model is blamed, not the host."""
 
 
 def _log(line: str) -> None:
@@ -81,21 +108,30 @@ class Runner:
         progress: bool = True,
         registry: Registry | None = None,
         log: Callable[[str], None] = _log,
+        debug: bool = False,
     ) -> None:
         self.config = config
         self.out = Path(out)
         self.argv = argv
         self.progress = progress
         self.log = log
+        self.errors = ErrorLog(self.out, debug)
         self.registry = registry or get_registry()
         # Resolve every name first: a typo fails before any work is done.
         self.dataset: Dataset = self.registry.get("dataset", config.dataset)
-        self.train_dataset: Dataset = (
-            self.registry.get("dataset", config.train_dataset) if config.train_dataset else self.dataset
-        )
         self.masks: dict[str, MaskGenerator] = {m: self.registry.get("mask", m) for m in config.masks}
         self.metrics: dict[str, Metric] = {m: self.registry.get("metric", m) for m in config.metrics}
-        check_options(config.options, [self.registry.get("model", spec) for spec in config.models])
+        self.models: dict[str, Model] = {spec: self.registry.get("model", spec) for spec in config.models}
+        for flag, specs in (
+            ("--model", config.models),
+            ("--masks", config.masks),
+            ("--metrics", config.metrics),
+        ):
+            if not specs:
+                raise InpaintbenchError(f"{flag} names nothing")
+            if len(set(specs)) != len(specs):
+                raise InpaintbenchError(f"{flag} names {max(specs, key=specs.count)!r} twice")
+        check_options(config.options, list(self.models.values()))
         if config.image_size < 8:
             raise InpaintbenchError(f"--image-size {config.image_size} is too small (8 at least)")
         if config.batch_size < 1:
@@ -154,9 +190,25 @@ class Runner:
         self.log(f"warning: metric '{name}' not computed: {reason}")
         store.add_event("metric_not_computed", {"metric": name, "reason": reason})
 
-    def _failure(self, store: ResultStore, model: str, stage: str, mask: str | None, error: str) -> None:
-        self.log(f"error: model '{model}' failed ({stage}{f', {mask}' if mask else ''}): {error}")
+    def _failure(
+        self, store: ResultStore, model: str, stage: str, mask: str | None, exc: BaseException
+    ) -> None:
+        where = f"{stage}{f', {mask}' if mask else ''}"
+        self.errors.record(f"model '{model}' ({where})", exc)
+        error = one_line(exc)
+        self.log(f"error: model '{model}' failed ({where}): {error} [traceback in {self.errors.path}]")
         store.add_event("failure", {"model": model, "stage": stage, "mask": mask, "error": error})
+
+    def _metric_failure(
+        self, store: ResultStore, metric: str, model: str, mask: str, exc: BaseException
+    ) -> None:
+        self.errors.record(f"metric '{metric}' (scoring {model}, {mask})", exc)
+        error = one_line(exc)
+        self.log(
+            f"error: metric '{metric}' failed scoring {model} on {mask}: {error}; it is dropped for the "
+            f"rest of the run, the other metrics go on [traceback in {self.errors.path}]"
+        )
+        store.add_event("metric_failure", {"metric": metric, "model": model, "mask": mask, "error": error})
 
     # -- the run ------------------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
@@ -176,35 +228,70 @@ class Runner:
                     path = layout.target_png(self.out, s.image_id)
                     if not path.exists():
                         write_png(path, s.image)
-            metrics = self._setup_metrics(store)
             masks = {regime: self._draw_masks(regime, gen, samples) for regime, gen in self.masks.items()}
+            metrics = self._setup_metrics(store)
             for spec in self.config.models:
                 self._evaluate_model(spec, samples, masks, metrics, store)
                 self._write_run_json(store, fingerprint, len(samples), started, finished=False)
+            status = self._statuses(store, len(samples))
+            held_out = self._held_out(store)
             results = _in_run_order(store.results_frame(self.config.metrics), self.config, samples)
             results.to_csv(self.out / layout.RESULTS_CSV, index=False)
-            summary = summarize(results, self.config.metrics)
+            per_regime = {(m, r): entry for m, s in status.items() for r, entry in s["regimes"].items()}
+            summary = summarize(
+                results,
+                self.config.metrics,
+                {key: entry["status"] for key, entry in per_regime.items()},
+                held_out,
+            )
             summary.to_csv(self.out / layout.SUMMARY_CSV, index=False)
             self._write_run_json(store, fingerprint, len(samples), started, finished=True)
             self._render_report()
+            notes = {key: note(entry, held_out[key[0]]) for key, entry in per_regime.items()}
             return RunOutcome(
                 self.out,
-                format_table(summary, self.config.metrics),
+                format_table(summary, self.config.metrics, notes),
                 store.session_counts()[store.session],
                 store.events("failure", session_only=True),
+                self._incomplete(store, status),
             )
         finally:
             store.close()
 
+    def _statuses(self, store: ResultStore, n_images: int) -> dict[str, Any]:
+        counts = {(m, r): len(store.done(m, r)) for m in self.config.models for r in self.config.masks}
+        return statuses(counts, self.config.models, self.config.masks, n_images)
+
+    def _held_out(self, store: ResultStore) -> dict[str, bool]:
+        """False for a model that read the evaluation images as training data, in any session."""
+        trained_on_test = {event["model"] for event in store.events("not_held_out")}
+        return {spec: spec not in trained_on_test for spec in self.config.models}
+
+    def _incomplete(self, store: ResultStore, status: dict[str, Any]) -> list[str]:
+        lines = []
+        for spec, entry in status.items():
+            if entry["status"] != COMPLETE:
+                rows = sum(r["rows"] for r in entry["regimes"].values())
+                expected = sum(r["expected"] for r in entry["regimes"].values())
+                verb = "failed" if entry["status"] == "failed" else "is partial"
+                lines.append(f"model '{spec}' {verb} ({rows} of {expected} results)")
+        for name in dict.fromkeys(e["metric"] for e in store.events("metric_failure", session_only=True)):
+            lines.append(f"metric '{name}' failed and was dropped")
+        return lines
+
     def _draw_masks(self, regime: str, generator: MaskGenerator, samples: list[Sample]) -> list[np.ndarray]:
+        """Every image's mask: the dataset's frozen one, or drawn from the seed and checked to be
+        reproducible, so a generator that ignores its rng is refused before any model runs."""
         size = self.config.image_size
-        masks = []
+        masks, drawn = [], {}
         for s in samples:
             mask = self.dataset.frozen_mask(regime, s.image_id)
             if mask is None:
-                mask = draw_mask(generator, regime, self.config.seed, s.image_id, size)
+                mask = drawn[s.image_id] = draw_mask(generator, regime, self.config.seed, s.image_id, size)
             masks.append(mask)
-            if self.config.save_images:
+        check_reproducible(generator, regime, self.config.seed, drawn, size)
+        if self.config.save_images:
+            for s, mask in zip(samples, masks, strict=True):
                 path = layout.mask_png(self.out, regime, s.image_id)
                 if not path.exists():
                     write_png(path, mask.astype(np.float32))
@@ -218,7 +305,7 @@ class Runner:
         metrics: dict[str, Metric],
         store: ResultStore,
     ) -> None:
-        model: Model = self.registry.get("model", spec)
+        model = self.models[spec]
         pending = {}
         for regime in masks:
             done = store.done(spec, regime)
@@ -226,11 +313,15 @@ class Runner:
         if not any(pending.values()):
             return
         t0 = time.perf_counter()
+        split = self._train_split()
         try:
-            model.prepare(self._prepare_context())
+            model.prepare(self._prepare_context(split))
         except Exception as exc:
-            self._failure(store, spec, "prepare", None, f"{type(exc).__name__}: {exc}")
+            self._failure(store, spec, "prepare", None, exc)
             return
+        finally:
+            if split.read_test_images:
+                store.add_event("not_held_out", {"model": spec, "dataset": split.spec})
         self.timings["prepare_s"][spec] = round(time.perf_counter() - t0, 3)
         for regime, todo in pending.items():
             t0 = time.perf_counter()
@@ -251,15 +342,18 @@ class Runner:
                         )
                     )
                     bar.update(len(batch))
-            except Exception as exc:  # InvalidOutput or a model bug: recorded, the other models go on
-                self._failure(store, spec, "inpaint", regime, f"{type(exc).__name__}: {exc}")
+            except ModelFailed as exc:  # InvalidOutput or a model bug: recorded, the other models go on
+                self._failure(store, spec, "inpaint", regime, exc.__cause__ or exc)
             finally:
                 bar.close()
             self.timings["eval_s"].setdefault(spec, {})[regime] = round(time.perf_counter() - t0, 3)
-        self.model_info[spec] = {
-            "provenance": model.provenance(),
-            "sources": {r: model.source(r) for r in masks},
-        }
+        try:
+            self.model_info[spec] = {
+                "provenance": model.provenance(),
+                "sources": {r: model.source(r) for r in masks},
+            }
+        except Exception as exc:
+            self._failure(store, spec, "provenance", None, exc)
 
     def _evaluate_batch(
         self,
@@ -272,13 +366,17 @@ class Runner:
         metrics: dict[str, Metric],
         store: ResultStore,
     ) -> list[Row]:
-        images = torch.from_numpy(np.stack([samples[i].image for i in batch])).permute(0, 3, 1, 2)
-        holes = torch.from_numpy(np.stack([masks[i] for i in batch])).unsqueeze(1).float()
-        images, holes = images.to(self.device).float().contiguous(), holes.to(self.device)
         with torch.inference_mode():
-            pred = composite(validate(model.inpaint(images, holes, regime), images), images, holes)
-            scores = self._score(pred, images, holes, metrics, store)
-        checkpoint = model.source(regime)
+            images = torch.from_numpy(np.stack([samples[i].image for i in batch])).permute(0, 3, 1, 2)
+            holes = torch.from_numpy(np.stack([masks[i] for i in batch])).unsqueeze(1)
+            images = images.to(self.device, torch.float32).clone(memory_format=torch.contiguous_format)
+            holes = holes.to(self.device, torch.float32).clone(memory_format=torch.contiguous_format)
+            try:
+                pred = inpaint_sealed(model, images, holes, [samples[i].image_id for i in batch], regime)
+                checkpoint = model.source(regime)
+            except Exception as exc:
+                raise ModelFailed(one_line(exc)) from exc
+        scores = self._score(pred, images, holes, metrics, store, spec, regime)
         if self.config.save_images:
             pred_np = pred.permute(0, 2, 3, 1).float().cpu().numpy()
             for k, i in enumerate(batch):
@@ -302,26 +400,43 @@ class Runner:
         holes: torch.Tensor,
         metrics: dict[str, Metric],
         store: ResultStore,
+        model: str,
+        regime: str,
     ) -> dict[str, list[float]]:
-        """Every metric on one batch; a metric that raises is dropped for the rest of the run."""
+        """Every metric on one batch, each on its own copies of the inputs, so a metric that edits
+        them in place cannot change what the next one scores. A metric that raises or returns
+        anything but one number per image is named, dropped for the rest of the run, and the others
+        go on."""
         scores: dict[str, list[float]] = {}
         for name, metric in list(metrics.items()):
             t0 = time.perf_counter()
             try:
-                values = metric.compute(pred, images, holes).detach().double().cpu().tolist()
+                with torch.no_grad():
+                    inputs = (pred.clone(), images.clone(), holes.clone())
+                    values = validate_scores(metric.compute(*inputs), len(pred))
             except Exception as exc:
                 del metrics[name]
-                self._metric_unavailable(store, name, f"failed: {type(exc).__name__}: {exc}")
+                self._metric_failure(store, name, model, regime, exc)
                 continue
             scores[name] = values
             spent = self.timings["metric_s"].get(name, 0.0) + time.perf_counter() - t0
             self.timings["metric_s"][name] = round(spent, 4)
         return scores
 
-    def _prepare_context(self) -> PrepareContext:
+    def _train_split(self) -> TrainSplit:
+        """A fresh view of the training split for one model: a new dataset object (never the one the
+        runner reads test images from), and a record of whether the model read the test images."""
+        spec = self.config.train_dataset or self.config.dataset
+        return TrainSplit(
+            lambda: self.registry.get("dataset", spec),
+            spec,
+            is_test_data=not self.dataset.has_splits and _same_data(spec, self.config.dataset),
+            allowed=self.config.train_on_test,
+        )
+
+    def _prepare_context(self, split: TrainSplit) -> PrepareContext:
         return PrepareContext(
-            dataset=self.dataset,
-            train_dataset=self.train_dataset,
+            train_dataset=split,
             image_size=self.config.image_size,
             device=self.device,
             seed=self.config.seed,
@@ -333,11 +448,30 @@ class Runner:
         )
 
     # -- outputs ------------------------------------------------------------------------------------
+    def _components(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Each component of the run with its description and the plugin that provides it."""
+        chosen = {
+            "model": self.models,
+            "mask": self.masks,
+            "metric": self.metrics,
+            "dataset": {self.config.dataset: self.dataset},
+        }
+        return {
+            kind: {
+                spec: {"description": c.description, "plugin": self.registry.plugin_of(kind, c.name)}
+                for spec, c in items.items()
+            }
+            for kind, items in chosen.items()
+        }
+
     def _write_run_json(
         self, store: ResultStore, fingerprint: str, n_images: int, started: float, finished: bool
     ) -> None:
         previous = _read_json(self.out / layout.RUN_JSON)
         models = previous.get("models", {}) | self.model_info
+        held_out = self._held_out(store)
+        for spec, entry in self._statuses(store, n_images).items():
+            models[spec] = models.get(spec, {}) | entry | {"held_out": held_out[spec]}
         timings = dict(self.timings, total_s=round(time.perf_counter() - started, 3))
         doc = {
             "command": " ".join(["inpaintbench", *self.argv]),
@@ -356,12 +490,14 @@ class Runner:
             "dataset": {"spec": self.config.dataset, "n_images": n_images, "fingerprint": fingerprint},
             "skipped_inputs": _unique(store.events("skipped_input")),
             "failures": store.events("failure", session_only=True),
+            "metric_failures": store.events("metric_failure", session_only=True),
             "metrics_not_computed": store.events("metric_not_computed", session_only=True),
             "metric_info": {
                 name: {"higher_is_better": m.higher_is_better, "description": m.description}
                 for name, m in self.metrics.items()
             },
             "models": models,
+            "components": self._components(),
             "timings": timings,
             "sessions": store.sessions(),
         }
@@ -393,6 +529,21 @@ def _in_run_order(results: pd.DataFrame, config: RunConfig, samples: list[Sample
         return column.map(lambda v: (position.get(v, len(position)), v))
 
     return results.sort_values(["model", "mask", "image"], key=rank, kind="stable").reset_index(drop=True)
+
+
+def _same_data(a: str, b: str) -> bool:
+    """Whether two dataset specs name the same data: equal names, and equal arguments or arguments
+    that are the same path spelt differently."""
+    name_a, _, arg_a = a.partition(":")
+    name_b, _, arg_b = b.partition(":")
+    if name_a != name_b:
+        return False
+    if arg_a == arg_b:
+        return True
+    try:
+        return Path(arg_a).expanduser().resolve() == Path(arg_b).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def _now() -> str:

@@ -6,7 +6,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-SUMMARY_COLUMNS = ["model", "mask", "metric", "mean", "std", "ci95_low", "ci95_high", "n"]
+SUMMARY_COLUMNS = [
+    "model",
+    "mask",
+    "metric",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+    "n",
+    "status",
+    "held_out",
+]
+#: The terminal table's legend for its ± column.
+PLUS_MINUS = "± is the half-width of the 95% confidence interval of the mean (Student t over images)"
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float, float, float, int]:
@@ -23,17 +36,30 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float, float, int]:
     return mean, std, mean - half, mean + half, n
 
 
-def summarize(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+def summarize(
+    results: pd.DataFrame,
+    metrics: list[str],
+    status: dict[tuple[str, str], str] | None = None,
+    held_out: dict[str, bool] | None = None,
+) -> pd.DataFrame:
+    """One row per (model, mask, metric); ``status`` (complete or partial, per model and mask) and
+    ``held_out`` (per model) default to complete and True."""
+    status, held_out = status or {}, held_out or {}
     rows = []
     for (model, mask), group in results.groupby(["model", "mask"], sort=False):
+        flags = [status.get((model, mask), "complete"), held_out.get(model, True)]
         for metric in metrics:
-            rows.append([model, mask, metric, *mean_ci(group[metric].to_numpy(dtype=float))])
+            rows.append([model, mask, metric, *mean_ci(group[metric].to_numpy(dtype=float)), *flags])
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def format_table(summary: pd.DataFrame, metrics: list[str]) -> str:
-    """A plain-text table for the terminal: mean ± CI half-width per metric."""
-    header = ["model", "mask", *metrics, "n"]
+def format_table(
+    summary: pd.DataFrame, metrics: list[str], notes: dict[tuple[str, str], str] | None = None
+) -> str:
+    """A plain-text table for the terminal: mean ± CI half-width per metric, a note per row that is
+    partial or not held-out, and the legend of ±."""
+    notes = notes or {}
+    header = ["model", "mask", *metrics, "n", "note"]
     lines = []
     for (model, mask), group in summary.groupby(["model", "mask"], sort=False):
         cells = [model, mask]
@@ -47,9 +73,9 @@ def format_table(summary: pd.DataFrame, metrics: list[str]) -> str:
             else:
                 cells.append(f"{r['mean']:.4f} ±{(r['ci95_high'] - r['ci95_low']) / 2:.4f}")
         cells.append(str(int(group["n"].max())))
+        cells.append(notes.get((model, mask), ""))
         lines.append(cells)
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(
-        [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*c) for c in lines]
-    )
+    table = [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*c) for c in lines]
+    return "\n".join([line.rstrip() for line in table] + [PLUS_MINUS])

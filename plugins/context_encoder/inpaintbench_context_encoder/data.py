@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from inpaintbench import Dataset, InpaintbenchError, MaskGenerator, stable_seed
+from inpaintbench import Dataset, InpaintbenchError, MaskGenerator, TrainSplit, stable_seed
 
 from .recipe import FINE
 
@@ -33,7 +33,7 @@ class TrainingImages:
         return len(self.images)
 
 
-def load_training_images(dataset: Dataset, size: int) -> TrainingImages:
+def load_training_images(dataset: TrainSplit | Dataset, size: int) -> TrainingImages:
     """Read the dataset's ``train`` split at ``size`` px, hashing ids and pixels as they arrive (the
     fingerprint depends on the content only, not on where the dataset lives)."""
     digest = hashlib.sha256(f"train|{size}".encode())

@@ -14,8 +14,8 @@ M_MMAP_THRESHOLD = -3
 
 
 def fast_bf16(device: torch.device) -> bool:
-    """Whether bfloat16 matmuls are fast here: CUDA, or a CPU with AMX tiles (about 7x fp32 per
-    REFERENCE.md 7). Without AMX (AVX2 only) a bf16 matmul measured 100-700x slower than fp32."""
+    """Whether bfloat16 matmuls are fast here: CUDA, or a CPU with AMX tiles (about 7x fp32 on an
+    AMX Xeon). Without AMX (AVX2 only) a bf16 matmul measured 100-700x slower than fp32."""
     if device.type == "cuda":
         return True
     if device.type == "cpu":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inpaintbench import InpaintbenchError, Model, PrepareContext, get_registry
+from inpaintbench import Batch, InpaintbenchError, Model, PrepareContext, get_registry
 
 from .config import TrainConfig, config_from_options, default_views, views_option
 
@@ -84,16 +84,16 @@ class ContextEncoder(Model):
         out = ctx.options.get("out")
         return self._train_or_reuse(ctx, cfg, Path(out) if out else None).directory
 
-    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, regime: str) -> torch.Tensor:
+    def inpaint(self, batch: Batch) -> torch.Tensor:
         from .infer import inpaint_centre, inpaint_random
 
-        mode = network_for(regime)
+        mode = network_for(batch.regime)
         if mode not in self._nets:
-            raise InpaintbenchError(f"context_encoder was not prepared for mask regime '{regime}'")
+            raise InpaintbenchError(f"context_encoder was not prepared for mask regime '{batch.regime}'")
         ckpt, gen = self._nets[mode]
         if mode == "center":
-            return inpaint_centre(gen, images, masks, ckpt.config.overlap, self._views[mode])
-        return inpaint_random(gen, images, masks, self._views[mode])
+            return inpaint_centre(gen, batch.images, batch.masks, ckpt.config.overlap, self._views[mode])
+        return inpaint_random(gen, batch.images, batch.masks, self._views[mode])
 
     def source(self, regime: str) -> str:
         net = self._nets.get(network_for(regime))
@@ -143,10 +143,6 @@ class ContextEncoder(Model):
         if cfg.load_size not in self._images:
             self._images[cfg.load_size] = load_training_images(ctx.train_dataset, cfg.load_size)
         data = self._images[cfg.load_size]
-        if not ctx.train_dataset.has_splits:
-            ctx.log(
-                f"context_encoder: warning: '{ctx.train_dataset.spec}' has no splits; it trains on its images"
-            )
         directory = out or Path(ctx.cache_dir) / f"context_encoder-{cfg.mode}-{cfg.key(data.fingerprint)}"
         masks = get_registry().get("mask", "random") if cfg.mode == "random" else None
         earlier = find_checkpoint(directory)

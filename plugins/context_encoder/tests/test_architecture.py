@@ -1,5 +1,5 @@
-"""The networks against REFERENCE.md 1.1-1.2, layer by layer: every output shape from a real forward
-pass of the 4000-unit network, exact parameter counts and multiply-accumulates worked out by hand
+"""The networks against the released models (train.lua), layer by layer: every output shape from a
+real forward pass of the 4000-unit network, exact parameter counts and multiply-accumulates worked out by hand
 from the layer tables, bias-free convolutions, DCGAN initialisation statistics."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ DISCRIMINATOR_64 = 2_765_568
 
 
 def test_hand_counts_add_up():
-    """The per-part sums behind the constants (REFERENCE.md 1.1: ~71.1M and ~2.77M)."""
+    """The per-part sums behind the constants (about 71.1M for the 4000-unit generator, 2.77M for the
+    discriminator)."""
     assert ENCODER_WEIGHTS + ENCODER_BN + CODE_4000 + DECODER_WEIGHTS + DECODER_BN == GENERATOR_4000
     d_weights = 16 * (3 * 64 + 64 * 128 + 128 * 256 + 256 * 512 + 512 * 1)
     assert d_weights + 2 * (128 + 256 + 512) == DISCRIMINATOR_64
@@ -95,7 +96,7 @@ def test_centre_generator_layer_shapes(centre_generator):
 
 
 def test_centre_generator_layer_order():
-    """The 'after' column of REFERENCE.md 1.1: no BN after E1, LeakyReLU 0.2 in the encoder and on the
+    """What follows each layer in the released netG: no BN after E1, LeakyReLU 0.2 in the encoder and on the
     code, BN + ReLU in the decoder, Tanh last; all kernels 4x4; strides 2 except the code layers."""
     gen = on_meta(lambda: Generator(64, 4000))
     names = [type(m).__name__ for m in gen]
@@ -157,7 +158,8 @@ def test_condition_adv_discriminator_layer_shapes():
 
 def test_condition_adv_prediction_lands_at_the_canvas_centre():
     """Padding 34 on the 64 x 64 prediction equals the 5x5 stride-2 pad-2 conv of a 128 x 128 zero
-    canvas holding the prediction at [32, 96): what REFERENCE.md 1.2 says it emulates."""
+    canvas holding the prediction at [32, 96): what the released conditional discriminator's padding
+    emulates."""
     torch.manual_seed(0)
     disc = ConditionalDiscriminator()
     pred = torch.rand(2, 3, 64, 64)
@@ -192,7 +194,7 @@ def test_derived_counts_add_up():
 
 
 def test_multiply_accumulates_per_image():
-    """REFERENCE.md 1.1: netG about 0.35 GMAC and netD about 0.10 GMAC per image forward. By hand: each
+    """The released networks: netG about 0.35 GMAC and netD about 0.10 GMAC per image forward. By hand: each
     conv costs out-pixels x Cin x 16, each transposed conv in-pixels x Cout x 16."""
     g_macs = (
         64 * 64 * 3 * 64 * 16  # E1: 12.6M

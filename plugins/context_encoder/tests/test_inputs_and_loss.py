@@ -1,4 +1,4 @@
-"""What the generator sees and how its L2 term weighs the prediction (REFERENCE.md 1.3), checked
+"""What the generator sees and how its L2 term weighs the prediction (train.lua's wtl2Matrix), checked
 against numpy computations of train.lua's definitions, for training and for inference."""
 
 from __future__ import annotations

@@ -11,16 +11,15 @@ import pytest
 import torch
 from inpaintbench_context_encoder.model import ContextEncoder, network_for
 
-from inpaintbench import InpaintbenchError, PrepareContext, get_registry
+from inpaintbench import InpaintbenchError, PrepareContext, TrainSplit, get_registry
+from inpaintbench.runner.sealed import seal
 
 TINY = {"steps": "2", "batch_size": "4", "bottleneck": "16"}
 
 
 def context(tmp_path: Path, regimes: list[str], options: dict[str, str], lines: list[str]) -> PrepareContext:
-    samples = get_registry().get("dataset", "samples")
     return PrepareContext(
-        dataset=samples,
-        train_dataset=samples,
+        train_dataset=TrainSplit(lambda: get_registry().get("dataset", "samples"), "samples"),
         image_size=128,
         device=torch.device("cpu"),
         seed=0,
@@ -69,13 +68,17 @@ def test_inpaint_returns_unit_range_images_at_any_size(tmp_path) -> None:
         masks = torch.zeros(2, 1, size, size)
         masks[..., size // 4 : size // 4 + size // 2, size // 4 : size // 4 + size // 2] = 1
         for regime in ("center", "random"):
-            out = model.inpaint(images, masks, regime)
+            out = model.inpaint(seal(images, masks, ["a", "b"], regime))
             assert out.shape == images.shape and out.min() >= 0 and out.max() <= 1
     with pytest.raises(InpaintbenchError, match="not prepared"):
-        ContextEncoder().inpaint(images, masks, "center")
+        ContextEncoder().inpaint(seal(images, masks, ["a", "b"], "center"))
 
 
-def test_hidden_pixels_never_reach_the_network(tmp_path) -> None:
+def test_hidden_pixels_are_not_read(tmp_path) -> None:
+    """The host blanks the hole before the model sees it; the network's own mean fill makes its
+    output independent of whatever the hole holds, so sealed and unsealed inputs give equal output."""
+    from inpaintbench import Batch
+
     model = ContextEncoder()
     model.prepare(context(tmp_path, ["center", "random"], TINY, []))
     images = torch.rand(1, 3, 128, 128)
@@ -84,7 +87,9 @@ def test_hidden_pixels_never_reach_the_network(tmp_path) -> None:
     other = images.clone()
     other[..., 32:96, 32:96] = torch.rand(1, 3, 64, 64)
     for regime in ("center", "random"):
-        assert torch.equal(model.inpaint(images, masks, regime), model.inpaint(other, masks, regime))
+        outputs = [model.inpaint(Batch(x, masks, ("a",), regime)) for x in (images, other)]
+        assert torch.equal(outputs[0], outputs[1])
+        assert torch.equal(outputs[0], model.inpaint(seal(images, masks, ["a"], regime)))
 
 
 def test_checkpoint_option_loads_instead_of_training(tmp_path) -> None:

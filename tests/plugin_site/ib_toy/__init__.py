@@ -11,33 +11,33 @@ class Grey(Model):
     name = "toy_grey"
     description = "Fills every hole with mid grey."
 
-    def inpaint(self, images, masks, regime):
-        return images * 0 + 0.5
+    def inpaint(self, batch):
+        return batch.images * 0 + 0.5
 
 
 class Slow(Model):
     name = "toy_slow"
     description = "Mid grey, slowly: gives tests time to kill a run."
 
-    def inpaint(self, images, masks, regime):
+    def inpaint(self, batch):
         time.sleep(0.15)
-        return images * 0 + 0.5
+        return batch.images * 0 + 0.5
 
 
 class NaNModel(Model):
     name = "toy_nan"
     description = "Returns NaN: the runner must reject it."
 
-    def inpaint(self, images, masks, regime):
-        return images * float("nan")
+    def inpaint(self, batch):
+        return batch.images * float("nan")
 
 
 class WrongShape(Model):
     name = "toy_shape"
     description = "Returns half-size images: the runner must reject it."
 
-    def inpaint(self, images, masks, regime):
-        return images[..., ::2, ::2]
+    def inpaint(self, batch):
+        return batch.images[..., ::2, ::2]
 
 
 class BrokenPrepare(Model):
@@ -51,6 +51,7 @@ class BrokenPrepare(Model):
 class Corner(MaskGenerator):
     name = "toy_corner"
     description = "The top-left quarter, or a size given as toy_corner:N."
+    argument = "N, the side of the square hole"
 
     def generate(self, rng, height, width):
         side = int(self.arg) if self.arg else height // 2

@@ -1,0 +1,36 @@
+"""Plugin errors: one line for the terminal and run.json, the whole traceback in the run's log file.
+
+A model, metric or mask plugin that raises is the plugin author's bug to fix, and they need its
+traceback; the user needs one line saying which component failed. Both are kept: the traceback is
+appended to ``errors.log`` in the run folder (and printed with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+LOG_NAME = "errors.log"
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, as the terminal and run.json show it."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ErrorLog:
+    def __init__(self, run_dir: Path, debug: bool = False) -> None:
+        self.path = Path(run_dir) / LOG_NAME
+        self.debug = debug
+
+    def record(self, what: str, exc: BaseException) -> None:
+        """Append ``what`` (which component, at which stage) and the full traceback of ``exc``."""
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {stamp} {what}\n{trace}\n")
+        if self.debug:
+            print(f"--- {what}\n{trace}", file=sys.stderr, end="")
