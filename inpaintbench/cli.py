@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "plugin", help="write a plugin distribution (model, mask, metric, contract tests) to edit"
     )
     plugin.add_argument("name", help="distribution name; its package and component prefix are snake_case")
-    plugin.add_argument("--out", type=Path, help="a new or empty folder (default ./NAME)")
+    plugin.add_argument("--out", type=Path, metavar="DIR", help="a new or empty folder (default ./NAME)")
     return parser
 
 
