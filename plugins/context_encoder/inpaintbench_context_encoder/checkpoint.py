@@ -6,6 +6,12 @@ counts) and ``checkpoint.json``, which names those two files with their sha256. 
 written to a temporary name and moved into place with ``os.replace``; the pointer goes last, and
 files it no longer names are deleted after it. Until the new pointer lands, the old one still names
 complete files. No pickle anywhere.
+
+Everything read back is distrusted: the pointer must be a JSON object of the expected shape, the
+files it names must be regular files inside its folder, a safetensors header length is checked
+against the file size before it is read, and weights are checked against their sha256 whenever
+they are used, a cached finished checkpoint included. A bad file is one line naming it and saying
+how to recover.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,20 @@ from .step import TrainStep
 POINTER = "checkpoint.json"
 FORMAT = "inpaintbench-context-encoder/1"
 HEADER_KEY = "inpaintbench_context_encoder"
+#: The largest safetensors JSON header read (the real ones are a few kB).
+MAX_HEADER = 16 * 2**20
+#: Pointer keys that name files in the checkpoint's folder, each with the key of its sha256.
+FILES = {"weights": "weights_sha256", "optimizer": "optimizer_sha256"}
+
+
+class BadCheckpoint(InpaintbenchError):
+    """A checkpoint file that cannot be trusted; the message names it and how to recover."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"checkpoint '{path}' {problem}: delete {Path(path).parent} to train it again, "
+            "or give another checkpoint"
+        )
 
 
 @dataclass
@@ -44,7 +65,7 @@ class Checkpoint:
 
     @property
     def weights_path(self) -> Path:
-        return self.directory / self.meta["weights"]
+        return _inside(self.directory, self.meta["weights"])
 
     @property
     def step(self) -> int:
@@ -56,7 +77,21 @@ class Checkpoint:
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The weight tensors, after checking the file against its recorded sha256."""
-        return load(_read_verified(self.weights_path, self.meta["weights_sha256"]))
+        path = self.weights_path
+        try:
+            return load(_read_verified(path, self.meta["weights_sha256"]))
+        except InpaintbenchError:
+            raise
+        except Exception as exc:  # safetensors' own parse errors on a file with the right sha
+            raise BadCheckpoint(path, f"is not a readable safetensors file ({exc})") from None
+
+    def verify(self) -> Checkpoint:
+        """Check every file the pointer names against its sha256 (a cached checkpoint is reused
+        only after this); returns itself."""
+        for key, sha_key in FILES.items():
+            if key in self.meta:
+                _read_verified(_inside(self.directory, self.meta[key]), self.meta[sha_key])
+        return self
 
 
 def write_atomic(path: Path, data: bytes) -> str:
@@ -115,20 +150,74 @@ def open_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     if path.is_dir():
         path = path / POINTER
-    if not path.is_file():
+    if not path.exists():
         raise InpaintbenchError(f"checkpoint '{path}' does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            header = _safetensors_header(path)
-            meta = {"config": json.loads(header[HEADER_KEY])["config"], "weights": path.name, "step": -1}
-            meta["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-            return Checkpoint(path.parent, {**meta, "complete": True})
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError, KeyError) as exc:
-        raise InpaintbenchError(f"checkpoint '{path}' cannot be read: {exc}") from None
-    if meta.get("format") != FORMAT:
+    _regular(path)
+    if path.suffix == ".safetensors":
+        header = _safetensors_header(path)
+        try:
+            config = json.loads(header[HEADER_KEY])["config"]
+        except (KeyError, TypeError, ValueError):
+            raise BadCheckpoint(path, "has no Context Encoder configuration in its header") from None
+        meta = {"config": config, "weights": path.name, "step": -1, "complete": True}
+        meta["weights_sha256"] = hashlib.sha256(_read(path)).hexdigest()
+    else:
+        try:
+            meta = json.loads(_read(path))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadCheckpoint(path, f"is not valid JSON ({exc})") from None
+    return Checkpoint(path.parent, _checked_meta(meta, path))
+
+
+def _checked_meta(meta: object, path: Path) -> dict[str, Any]:
+    """The pointer's content if it has the shape this plugin writes, else a BadCheckpoint naming what."""
+    if not isinstance(meta, dict):
+        raise BadCheckpoint(path, f"holds a JSON {type(meta).__name__}, not an object")
+    if path.suffix != ".safetensors" and meta.get("format") != FORMAT:
         raise InpaintbenchError(f"checkpoint '{path}' is not a {FORMAT} checkpoint")
-    return Checkpoint(path.parent, meta)
+    if not isinstance(meta.get("config"), dict):
+        raise BadCheckpoint(path, "has no 'config' object")
+    try:
+        TrainConfig.from_json(meta["config"])
+    except (TypeError, ValueError) as exc:
+        raise BadCheckpoint(path, f"has an unusable 'config' ({exc})") from None
+    if type(meta.get("step")) is not int:
+        raise BadCheckpoint(path, f"has step {meta.get('step')!r}, not an integer")
+    if not isinstance(meta.get("elapsed_s", 0.0), int | float):
+        raise BadCheckpoint(path, f"has elapsed_s {meta.get('elapsed_s')!r}, not a number")
+    for key, sha_key in FILES.items():
+        if key not in meta and key == "optimizer":
+            continue
+        name, sha = meta.get(key), meta.get(sha_key)
+        if not isinstance(name, str) or not isinstance(sha, str) or len(sha) != 64:
+            raise BadCheckpoint(path, f"has no usable '{key}' and '{sha_key}' entries")
+        _inside(path.parent, name)
+    return meta
+
+
+def _inside(directory: Path, name: str) -> Path:
+    """``directory / name`` when ``name`` is a plain file name: a pointer never leads outside its folder."""
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise BadCheckpoint(Path(directory) / POINTER, f"names the file {name!r}, which is not in its folder")
+    return Path(directory) / name
+
+
+def _regular(path: Path) -> None:
+    """Refuse anything but a regular file (a FIFO would hang a read, /dev/zero never ends)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise InpaintbenchError(f"checkpoint file '{path}' cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise BadCheckpoint(path, "is not a regular file")
+
+
+def _read(path: Path) -> bytes:
+    _regular(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InpaintbenchError(f"checkpoint file '{path}' cannot be read: {exc.strerror}") from None
 
 
 def load_generator(ckpt: Checkpoint, device: torch.device) -> Generator:
@@ -150,7 +239,7 @@ def restore(ckpt: Checkpoint, trainer: TrainStep) -> None:
     for name, net in (("generator", trainer.gen), ("discriminator", trainer.disc)):
         prefix = f"{name}."
         net.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
-    path = ckpt.directory / ckpt.meta["optimizer"]
+    path = _inside(ckpt.directory, ckpt.meta["optimizer"])
     moments = load(_read_verified(path, ckpt.meta["optimizer_sha256"]))
     for name, opt in (("generator", trainer.opt_g), ("discriminator", trainer.opt_d)):
         state: dict[int, dict[str, torch.Tensor]] = {}
@@ -179,16 +268,26 @@ def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _read_verified(path: Path, sha256: str) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InpaintbenchError(f"checkpoint file '{path}' cannot be read: {exc}") from None
+    if not path.exists():
+        raise BadCheckpoint(path, f"is missing although {POINTER} names it")
+    data = _read(path)
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise InpaintbenchError(f"checkpoint file '{path}' does not match the sha256 in {POINTER}")
+        raise BadCheckpoint(path, f"does not match the sha256 in {POINTER} (changed or damaged)")
     return data
 
 
 def _safetensors_header(path: Path) -> dict[str, str]:
+    """The header's metadata, reading no more than the file holds."""
+    size = path.stat().st_size
     with open(path, "rb") as fh:
-        size = int.from_bytes(fh.read(8), "little")
-        return json.loads(fh.read(size)).get("__metadata__", {})
+        length = int.from_bytes(fh.read(8), "little")
+        if size < 8 or length > min(size - 8, MAX_HEADER):
+            raise BadCheckpoint(path, "is not a safetensors file (its header length does not fit the file)")
+        try:
+            header = json.loads(fh.read(length))
+        except (ValueError, UnicodeDecodeError):
+            raise BadCheckpoint(path, "is not a safetensors file (its header is not JSON)") from None
+    metadata = header.get("__metadata__", {}) if isinstance(header, dict) else None
+    if not isinstance(metadata, dict):
+        raise BadCheckpoint(path, "is not a safetensors file (its header is not a JSON object)")
+    return metadata

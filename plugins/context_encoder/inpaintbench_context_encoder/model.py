@@ -80,6 +80,10 @@ class ContextEncoder(Model):
     def train(self, ctx: PrepareContext) -> Path:
         """Train the network of option ``mode`` (center or random) into option ``out`` (default: the
         cache directory prepare() would use); returns the checkpoint directory."""
+        if "checkpoint" in ctx.options:
+            raise InpaintbenchError(
+                "inpaintbench train trains a checkpoint; --checkpoint (load one instead) is for inpaintbench run"
+            )
         cfg = config_from_options(ctx.options, ctx.options.get("mode", "center"))
         out = ctx.options.get("out")
         return self._train_or_reuse(ctx, cfg, Path(out) if out else None).directory

@@ -78,7 +78,7 @@ def train(
     if existing is not None:
         step, elapsed = existing.step, float(existing.meta["elapsed_s"])
         if existing.complete and finished():
-            return existing
+            return existing.verify()
     if device.type == "cpu":
         keep_freed_memory()
     torch.manual_seed(cfg.seed)

@@ -95,3 +95,75 @@ def test_corrupt_or_foreign_files_give_clear_errors(tmp_path) -> None:
         open_checkpoint(tmp_path / "other.json")
     with pytest.raises(InpaintbenchError, match="does not exist"):
         open_checkpoint(tmp_path / "missing")
+
+
+def _damaged(tmp_path, edit) -> str:
+    """Train a tiny checkpoint, apply ``edit(directory)``, and return the one-line error of using it."""
+    directory = tmp_path / "ckpt"
+    quiet(directory, cfg())
+    edit(directory)
+    with pytest.raises(InpaintbenchError) as info:
+        load_generator(open_checkpoint(directory), CPU)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _pointer(directory, **changes) -> None:
+    path = directory / "checkpoint.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | changes))
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda d: (d / "checkpoint.json").write_text("[1, 2]"), "holds a JSON list, not an object"),
+        (lambda d: (d / "checkpoint.json").write_text("{"), "is not valid JSON"),
+        (lambda d: _pointer(d, config=None), "has no 'config' object"),
+        (lambda d: _pointer(d, step="abc"), "has step 'abc', not an integer"),
+        (lambda d: _pointer(d, weights="/dev/zero"), "names the file '/dev/zero', which is not in its folder"),
+        (lambda d: _pointer(d, weights="../elsewhere.safetensors"), "which is not in its folder"),
+        (lambda d: next(d.glob("weights-*")).write_bytes(b"changed"), "does not match the sha256"),
+        (lambda d: next(d.glob("weights-*")).unlink(), "is missing although checkpoint.json names it"),
+    ],
+)
+def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_cure(tmp_path, edit, expected) -> None:
+    message = _damaged(tmp_path, edit)
+    assert expected in message and str(tmp_path / "ckpt") in message
+    if "sha256" in expected or "missing" in expected or "JSON" in expected:
+        assert "delete" in message and "to train it again" in message
+
+
+def test_a_pointer_to_a_fifo_is_refused_without_reading_it(tmp_path) -> None:
+    import os
+
+    def fifo(directory) -> None:
+        weights = next(directory.glob("weights-*"))
+        weights.unlink()
+        os.mkfifo(weights)
+
+    assert "is not a regular file" in _damaged(tmp_path, fifo)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"this is a text file, not weights\n", "header length does not fit the file"),
+        ((2**63).to_bytes(8, "little") + b"{}", "header length does not fit the file"),
+        ((4).to_bytes(8, "little") + b"[12]", "header is not a JSON object"),
+        ((4).to_bytes(8, "little") + b"\xff\xfe{}", "header is not JSON"),
+    ],
+)
+def test_a_hostile_safetensors_file_is_refused_in_one_line(tmp_path, content, expected) -> None:
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(InpaintbenchError, match=expected):
+        open_checkpoint(path)
+
+
+def test_training_again_verifies_a_finished_cached_checkpoint(tmp_path) -> None:
+    quiet(tmp_path, cfg())
+    weights = next(tmp_path.glob("weights-*"))
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(InpaintbenchError, match="does not match the sha256"):
+        quiet(tmp_path, cfg())
