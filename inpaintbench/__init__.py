@@ -13,6 +13,7 @@ from .components import (
     Model,
     PrepareContext,
     Sample,
+    SetMetric,
     TrainSplit,
 )
 from .device import resolve_device
@@ -34,6 +35,7 @@ __all__ = [
     "Model",
     "PrepareContext",
     "Sample",
+    "SetMetric",
     "TrainSplit",
     "__version__",
     "get_registry",

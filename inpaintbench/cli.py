@@ -79,9 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.add_argument(
-        "--debug", action="store_true", help="also print plugin tracebacks (always in the run's errors.log)"
-    )
     _add_training_options(run)
     run.add_argument(
         "--train-on-test",
@@ -131,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     freeze.add_argument("--limit", type=int, help="freeze at most N images")
     freeze.add_argument("--out", type=Path, required=True, help="a new or empty folder")
 
+    export = sub.add_parser(
+        "export", help="write a run's sealed inputs and masks as PNGs for a model that runs elsewhere"
+    )
+    export.add_argument("--dataset", required=True, help="any dataset spec; evalset:DIR keeps its masks")
+    export.add_argument("--masks", type=_csv, required=True, help="mask regimes, comma-separated")
+    export.add_argument("--image-size", type=int, required=True)
+    export.add_argument("--seed", type=int, default=0, help="the seed the scoring run will use")
+    export.add_argument("--limit", type=int, help="export at most N images")
+    export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+
     masks = sub.add_parser("masks", help="look at mask regimes: sample grids and hole statistics")
     masks_sub = masks.add_subparsers(dest="masks_command", required=True)
     preview = masks_sub.add_parser("preview", help="draw sample masks of each regime into a grid PNG")
@@ -152,7 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plugin.add_argument("name", help="distribution name; its package and component prefix are snake_case")
     plugin.add_argument("--out", type=Path, metavar="DIR", help="a new or empty folder (default ./NAME)")
+    for leaf in _leaves(parser):
+        leaf.add_argument("--debug", action="store_true", help="print full tracebacks of errors")
     return parser
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers that end a command line (``run``, ``datasets check``, ...), each once."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += _leaves(child)
+    return found or [parser]
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -202,13 +221,10 @@ def _default_out(name: str | None) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner.run import RunConfig, Runner
+    from .runner.stored import stored_config
 
     if args.resume is not None:
-        stored = args.resume / "run.json"
-        try:
-            config = RunConfig.from_json(json.loads(stored.read_text())["config"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InpaintbenchError(f"--resume {args.resume}: cannot read {stored}: {exc}") from exc
+        config = RunConfig.from_json(stored_config(args.resume))
         out = args.resume
     else:
         if not args.model:
@@ -258,6 +274,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .options import check_options
     from .plugins import get_registry
 
+    if args.image_size < 8:
+        raise InpaintbenchError(f"--image-size {args.image_size} is too small (8 at least)")
     registry = get_registry()
     model = registry.get("model", args.model)
     spec = args.train_dataset or args.dataset
@@ -312,6 +330,23 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    manifest = export(args.dataset, args.masks, args.image_size, args.seed, args.limit, args.out)
+    n_images = len(next(iter(manifest["regimes"].values()))["images"])
+    print(f"exported {n_images} images x {len(manifest['regimes'])} mask regimes into {args.out}:")
+    for spec, regime in manifest["regimes"].items():
+        print(f"  {spec}: {args.out / regime['folder']}")
+    limit = f" --limit {args.limit}" if args.limit is not None else ""
+    print(
+        "write predictions as PRED/<the same folder>/NAME_mask000.png (or NAME.png), then score them with: "
+        f"inpaintbench run --model predictions:PRED --dataset {args.dataset} --masks {','.join(args.masks)} "
+        f"--image-size {args.image_size} --seed {args.seed}{limit}"
+    )
+    return 0
+
+
 def cmd_masks(args: argparse.Namespace) -> int:
     from .masks.tools import mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
@@ -351,20 +386,19 @@ COMMANDS = {
     "list": cmd_list,
     "datasets": cmd_datasets,
     "freeze": cmd_freeze,
+    "export": cmd_export,
     "masks": cmd_masks,
     "new": cmd_new,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .boundary import guarded
+
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
-    try:
-        return COMMANDS[args.command](args)
-    except InpaintbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return guarded(lambda: COMMANDS[args.command](args), argv, args.debug)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,39 @@ class Metric(Component):
         raise NotImplementedError
 
 
+class SetMetric(Metric):
+    """A metric of a whole set of images (FID, KID): one value per (model, regime), not per image.
+
+    It is computed from per-image features, so a run stays resumable: the runner calls ``features`` on
+    every batch of composited predictions and, once per image, on the ground truth, and stores each
+    image's vector with the batch's results. At the end of the run it calls ``compute_set`` with one
+    (model, regime)'s stored vectors and those of the ground truth of the same images. ``compute`` is
+    never called. It registers through ``register_metrics`` and is named in ``--metrics`` like any metric.
+    """
+
+    def feature_key(self) -> str:
+        """Which stored features the metric reads, called after ``setup``. Set metrics with equal keys share
+        one extraction (fid and kid both read Inception pool3); let the key name the weights, so vectors
+        from other weights are never mixed in."""
+        return self.spec
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """float N x 3 x H x W in [0, 1] on the run's device -> real, finite N x D (stored as float32)."""
+        raise NotImplementedError
+
+    def compute_set(self, pred: np.ndarray, real: np.ndarray) -> float:
+        """The value from two float32 n x D arrays, rows in the same (image id) order; NaN if undefined."""
+        raise NotImplementedError
+
+    def conventions(self) -> dict[str, Any]:
+        """How the value is computed (weights, preprocessing), for run.json."""
+        return {}
+
+    def caveats(self, n: int) -> list[str]:
+        """Warnings a value over ``n`` images must carry wherever it is shown (terminal, run.json, report)."""
+        return []
+
+
 @dataclass(frozen=True)
 class Batch:
     """What a model inpaints: sealed images, their masks, which images they are and under which regime.

@@ -7,8 +7,8 @@
     DIR/images/masks/<regime>/<key>.png  each mask, white = hole (8-bit PNG)
 
 File names follow the run folder layout (``inpaintbench.runner.layout``), so a run's ``images/``
-and a frozen set hold the same file for the same image and mask. Masks are drawn with
-``masks.draw.draw_mask``, as a run draws them, so the set's masks equal a run's for the same seed.
+and a frozen set hold the same file for the same image and mask. Masks come from
+``masks.draw.masked_samples``, as a run gets them, so the set's masks equal a run's for the same seed.
 Images are stored as 8-bit PNG: the dataset's images rounded to 1/255, the values every model is
 then scored on. The manifest is written last, so a set without one is incomplete.
 """
@@ -20,7 +20,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from .components import Dataset, MaskGenerator
 from .errors import InpaintbenchError
 from .runner import layout
 from .runner.pngs import write_png
+
+if TYPE_CHECKING:
+    from .plugins import Registry
 
 MANIFEST = "manifest.json"
 FORMAT = "inpaintbench-evalset/1"
@@ -45,66 +48,82 @@ def freeze(
     dataset_spec: str, masks: list[str], image_size: int, seed: int, limit: int | None, out: Path
 ) -> dict[str, Any]:
     """Write the set into ``out`` (new or empty) and return its manifest."""
-    from . import __version__
-    from .masks.draw import REDRAWN, check_reproducible, draw_mask
+    from .masks.draw import masked_samples
     from .plugins import get_registry
 
     registry = get_registry()
     dataset = registry.get("dataset", dataset_spec)
-    generators = {spec: registry.get("mask", spec) for spec in masks}
-    if not generators:
-        raise InpaintbenchError("--masks names no mask regime")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InpaintbenchError(f"--out {out} exists and is not an empty folder: choose a new one")
+    generators = mask_generators(registry, masks)
+    check_new_folder(out)
     images: list[dict[str, Any]] = []
     regimes: dict[str, dict[str, Any]] = {
-        spec: {"generator": _describe(gen, image_size), "masks": []} for spec, gen in generators.items()
+        spec: {"generator": describe_generator(gen, image_size), "masks": []}
+        for spec, gen in generators.items()
     }
-    first: dict[str, dict[str, np.ndarray]] = {spec: {} for spec in generators}
-    for sample in dataset.samples("test", image_size):
+    for sample, drawn in masked_samples(dataset, generators, seed, image_size, limit):
         images.append(
             {"id": sample.image_id, "source": _source(dataset, sample.image_id)}
-            | _write(out, layout.target_png(out, sample.image_id), sample.image)
+            | write_hashed_png(out, layout.target_png(out, sample.image_id), sample.image)
         )
-        for spec, generator in generators.items():
-            mask = draw_mask(generator, spec, seed, sample.image_id, image_size)
-            entry = _write(out, layout.mask_png(out, spec, sample.image_id), mask.astype(np.float32))
+        for spec, mask in drawn.items():
+            entry = write_hashed_png(
+                out, layout.mask_png(out, spec, sample.image_id), mask.astype(np.float32)
+            )
             regimes[spec]["masks"].append({"id": sample.image_id, **entry, "hole_ratio": float(mask.mean())})
-            if len(first[spec]) < REDRAWN:
-                first[spec][sample.image_id] = mask
-            if len(images) == REDRAWN:
-                check_reproducible(generator, spec, seed, first[spec], image_size)
-        if limit is not None and len(images) >= limit:
-            break
-    if not images:
-        raise InpaintbenchError(f"--dataset {dataset_spec} gave no usable test images")
-    if len(images) < REDRAWN:
-        for spec, generator in generators.items():
-            check_reproducible(generator, spec, seed, first[spec], image_size)
-    manifest = {
-        "format": FORMAT,
-        "inpaintbench_version": __version__,
-        "plugins": registry.plugin_versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": {"spec": dataset_spec, "split": "test", "skipped_inputs": dataset.skipped},
-        "image_size": image_size,
-        "seed": seed,
-        "limit": limit,
+    manifest = manifest_header(FORMAT, dataset, image_size, seed, limit) | {
         "images": images,
         "regimes": regimes,
     }
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, out / MANIFEST)
+    write_manifest(out, manifest)
     return manifest
 
 
-def _write(root: Path, path: Path, pixels: np.ndarray) -> dict[str, str]:
+def mask_generators(registry: Registry, specs: list[str]) -> dict[str, MaskGenerator]:
+    """Every regime of ``--masks``, resolved before any work."""
+    if not specs:
+        raise InpaintbenchError("--masks names no mask regime")
+    return {spec: registry.get("mask", spec) for spec in specs}
+
+
+def check_new_folder(out: Path) -> None:
+    """Refuse an ``--out`` that holds anything: a set mixed with older files could not be trusted."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InpaintbenchError(f"--out {out} exists and is not an empty folder: choose a new one")
+
+
+def manifest_header(
+    fmt: str, dataset: Dataset, image_size: int, seed: int, limit: int | None
+) -> dict[str, Any]:
+    """What every manifest starts with: its format, who wrote it and from which data and seed."""
+    from . import __version__
+    from .plugins import get_registry
+
+    return {
+        "format": fmt,
+        "inpaintbench_version": __version__,
+        "plugins": get_registry().plugin_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": {"spec": dataset.spec, "split": "test", "skipped_inputs": dataset.skipped},
+        "image_size": image_size,
+        "seed": seed,
+        "limit": limit,
+    }
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """Written last and atomically, so a folder without a manifest is known to be incomplete."""
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, out / MANIFEST)
+
+
+def write_hashed_png(root: Path, path: Path, pixels: np.ndarray) -> dict[str, str]:
+    """Write a PNG below ``root``; its manifest entry: the path relative to ``root`` and its sha256."""
     write_png(path, pixels)
     return {"file": path.relative_to(root).as_posix(), "sha256": sha256_file(path)}
 
 
-def _describe(generator: MaskGenerator, size: int) -> dict[str, Any]:
+def describe_generator(generator: MaskGenerator, size: int) -> dict[str, Any]:
     """The generator's identity and, where it tells them, its parameters at this size."""
     cls = type(generator)
     parameters = getattr(generator, "parameters", None)

@@ -26,7 +26,7 @@ def register_masks(register: Callable) -> None:
 
 @hookspec
 def register_metrics(register: Callable) -> None:
-    """Register Metric subclasses: ``register(MyMetric)``."""
+    """Register Metric (or SetMetric) subclasses: ``register(MyMetric)``."""
 
 
 @hookspec

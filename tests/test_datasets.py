@@ -125,7 +125,7 @@ def test_folder_loads_good_files_and_lists_bad_ones(tree, capsys):
         assert image.shape == (SIZE, SIZE, 3) and image.dtype == np.float32
         assert image.min() >= 0.0 and image.max() <= 1.0
     skipped = {Path(s["path"]).name: s["reason"] for s in dataset.skipped}
-    assert set(skipped) == {"corrupt.png", "notes.txt"}  # hidden files are ignored silently
+    assert set(skipped) == {"corrupt.png", "notes.txt", ".DS_Store"}  # hidden files too, with the reason
     assert "truncated" in skipped["corrupt.png"] and "UnidentifiedImageError" in skipped["notes.txt"]
     err = capsys.readouterr().err
     assert "corrupt.png" in err and "notes.txt" in err
@@ -137,7 +137,7 @@ def test_folder_same_images_every_split_and_skips_listed_once(tree):
     train, test = load(dataset, "train"), load(dataset, "test")
     assert list(train) == list(test)
     assert all(np.array_equal(train[k], test[k]) for k in train)
-    assert len(dataset.skipped) == 2
+    assert len(dataset.skipped) == 3
 
 
 def test_folder_image_at_size_is_not_resampled(tree):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -15,10 +16,11 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from inpaintbench.components import MetricUnavailable
 from inpaintbench.errors import InpaintbenchError
 from inpaintbench.metrics import chunking
-from inpaintbench.metrics.lpips_weights import BACKBONES, ENV_VAR, Backbone, candidate_path, sha256_file
+from inpaintbench.metrics.lpips_weights import BACKBONES, ENV_VAR
 from inpaintbench.metrics.perceptual import LPIPS, build_network
 from inpaintbench.metrics.pixel import PSNR, PSNR_CAP_DB, L1Hole, L2Hole, PSNRHole
 from inpaintbench.metrics.ssim import SSIM
+from inpaintbench.metrics.weights import candidate_path, sha256_file
 from inpaintbench.plugins import build_registry
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
@@ -229,7 +231,8 @@ def test_lpips_setup_loads_a_verified_backbone_into_the_trunk(tmp_path, monkeypa
     alexnet = torchvision.models.alexnet(weights=None).eval()
     path = tmp_path / "alexnet-owt-7be5be79.pth"
     torch.save({k: v for k, v in alexnet.state_dict().items() if k.startswith("features.")}, path)
-    monkeypatch.setitem(BACKBONES, "alex", Backbone("alex", path.name, sha256_file(path)))
+    pinned = replace(BACKBONES["alex"], filename=path.name, sha256=sha256_file(path))
+    monkeypatch.setitem(BACKBONES, "alex", pinned)
     monkeypatch.setenv(ENV_VAR, str(path))
     metric = LPIPS()
     metric.setup(torch.device("cpu"))

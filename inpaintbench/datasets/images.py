@@ -15,6 +15,7 @@ repeated to three channels.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -22,9 +23,18 @@ from PIL import Image, ImageOps
 HIGH_BIT_INTEGER_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
-def read_image(path: Path) -> Image.Image:
-    """The decoded file in mode RGB or F; raises whatever Pillow raises for a bad file."""
+#: The most pixels one image may have (Pillow's own bomb limit, 89.5 MP, stays as it is): a small file
+#: can hold a huge flat image (a 13000 x 13000 PNG of one colour is 518 KB and 2.6 GB decoded).
+MAX_PIXELS = 64 * 2**20
+
+
+def read_image(path: Path | BinaryIO) -> Image.Image:
+    """The decoded file (or bytes already read) in mode RGB or F; raises whatever Pillow raises for a
+    bad file, and ValueError for one over ``MAX_PIXELS``, before decoding it."""
     with Image.open(path) as im:
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise ValueError(f"{width} x {height} is over the limit of {MAX_PIXELS:,} pixels per image")
         im.load()
         return normalise_mode(ImageOps.exif_transpose(im))
 

@@ -1,4 +1,5 @@
-"""Drawing one seeded mask exactly as a run does, shared by the runner, ``freeze`` and ``masks``.
+"""Drawing one seeded mask exactly as a run does, shared by the runner, ``freeze``, ``export`` and
+``masks``.
 
 Everything that draws a mask for an image goes through ``draw_mask``, so a frozen evaluation set,
 a preview and a run hold bit-identical masks for the same (seed, regime spec, image id). The masks
@@ -8,12 +9,12 @@ so a generator that uses global randomness or keeps state is refused by name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
-from ..components import MaskGenerator
+from ..components import Dataset, MaskGenerator, Sample
 from ..errors import InpaintbenchError
 from ..seeding import mask_rng
 
@@ -73,6 +74,36 @@ def draw_masks(
     drawn = {image_id: draw_mask(generator, regime, seed, image_id, size) for image_id in image_ids}
     check_reproducible(generator, regime, seed, drawn, size)
     return drawn
+
+
+def masked_samples(
+    dataset: Dataset, generators: dict[str, MaskGenerator], seed: int, size: int, limit: int | None
+) -> Iterator[tuple[Sample, dict[str, np.ndarray]]]:
+    """Each test image (at most ``limit``) with its mask under every regime, as a run gets them: the
+    dataset's frozen mask, else drawn from the seed. The first ``REDRAWN`` drawn masks of a regime are
+    checked as soon as they exist, so a bad generator is refused before much is written."""
+    drawn: dict[str, dict[str, np.ndarray]] = {spec: {} for spec in generators}
+    count = 0
+    for sample in dataset.samples("test", size):
+        masks = {}
+        for spec, generator in generators.items():
+            mask = dataset.frozen_mask(spec, sample.image_id)
+            if mask is None:
+                mask = draw_mask(generator, spec, seed, sample.image_id, size)
+                if len(drawn[spec]) < REDRAWN:
+                    drawn[spec][sample.image_id] = mask
+                    if len(drawn[spec]) == REDRAWN:
+                        check_reproducible(generator, spec, seed, drawn[spec], size)
+            masks[spec] = mask
+        yield sample, masks
+        count += 1
+        if limit is not None and count >= limit:
+            break
+    if not count:
+        raise InpaintbenchError(f"--dataset {dataset.spec} gave no usable test images")
+    for spec, generator in generators.items():
+        if len(drawn[spec]) < REDRAWN:
+            check_reproducible(generator, spec, seed, drawn[spec], size)
 
 
 def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:

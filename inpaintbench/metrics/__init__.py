@@ -4,6 +4,7 @@ Importing this package must not import torch: the metric modules import it insid
 """
 
 from ..hookspecs import hookimpl
+from .fid import FID, KID
 from .perceptual import LPIPS
 from .pixel import PSNR, L1Hole, L2Hole, PSNRHole
 from .ssim import SSIM
@@ -11,5 +12,5 @@ from .ssim import SSIM
 
 @hookimpl
 def register_metrics(register) -> None:
-    for metric in (PSNR, PSNRHole, L1Hole, L2Hole, SSIM, LPIPS):
+    for metric in (PSNR, PSNRHole, L1Hole, L2Hole, SSIM, LPIPS, FID, KID):
         register(metric)

@@ -2,7 +2,7 @@
 
 The network is built with the package's calibrated linear layers (``pretrained=True``) and a randomly
 initialised trunk (``pnet_rand=True``, so torchvision downloads nothing); the verified ImageNet trunk
-is then loaded here (see ``lpips_weights`` for where it is looked up). Inputs are mapped from [0, 1]
+is then loaded here (see ``weights`` for where it is looked up). Inputs are mapped from [0, 1]
 to [-1, 1], the range LPIPS expects; lower is better.
 """
 
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..components import Metric
 from ..errors import InpaintbenchError
-from .lpips_weights import BACKBONES, verified_backbone
+from .lpips_weights import BACKBONES
+from .weights import find_weights
 
 if TYPE_CHECKING:
     import torch
@@ -58,7 +59,7 @@ class LPIPS(Metric):
     def setup(self, device: torch.device) -> None:
         import torch
 
-        path = verified_backbone(BACKBONES[self.net])
+        path = find_weights(BACKBONES[self.net], f"lpips:{self.net}").path
         state = torch.load(path, map_location="cpu", weights_only=True)
         self.network = build_network(self.net, state).to(device)
 

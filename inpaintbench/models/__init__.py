@@ -3,9 +3,11 @@
 from ..hookspecs import hookimpl
 from .biharmonic import Biharmonic
 from .mean_fill import MeanFill
+from .opencv import OpenCVNavierStokes, OpenCVTelea
+from .predictions import Predictions
 
 
 @hookimpl
 def register_models(register) -> None:
-    register(MeanFill)
-    register(Biharmonic)
+    for cls in (MeanFill, Biharmonic, OpenCVTelea, OpenCVNavierStokes, Predictions):
+        register(cls)

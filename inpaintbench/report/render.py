@@ -148,6 +148,14 @@ def render(
     saved_images = any((run.path / layout.IMAGES_DIR).is_dir() for run in runset.runs)  # not --no-images
     grids = visuals.grids() if saved_images else []
     script = _static("report.js")
+    metrics = [
+        {
+            "name": m,
+            "higher": runset.higher_is_better(m),
+            "description": runset.metric_info.get(m, {}).get("description", ""),
+        }
+        for m in runset.metrics
+    ]
     context = {
         "runset": runset,
         "runs": runset.runs,
@@ -156,14 +164,8 @@ def render(
         "colours": colours,
         "tally": {k: sum(s.status == k for s in runset.status.values()) for k in (COMPLETE, PARTIAL, FAILED)},
         "model_components": {m: runset.component("model", m) for m in runset.status},
-        "metrics": [
-            {
-                "name": m,
-                "higher": runset.higher_is_better(m),
-                "description": runset.metric_info.get(m, {}).get("description", ""),
-            }
-            for m in runset.metrics
-        ],
+        "metrics": metrics,
+        "image_metrics": [m for m in metrics if m["name"] in runset.image_metrics],
         "leaderboards": leaderboards(runset),
         "breakdowns": breakdowns(runset, colours),
         "paired": paired_tables(runset, reference),

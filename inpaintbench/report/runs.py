@@ -80,14 +80,22 @@ class RunSet:
     """Several runs merged: each model's rows come from the first run that evaluated it."""
 
     runs: list[Run]
-    results: pd.DataFrame  # KEY_COLUMNS + metrics + "run" (index into runs)
+    results: pd.DataFrame  # KEY_COLUMNS + image_metrics + "run" (index into runs)
     summary: pd.DataFrame
     models: list[str]
     regimes: list[str]
-    metrics: list[str]
+    metrics: list[str]  # every metric with a value, per-image and set-level, in the order the runs name them
     metric_info: dict[str, dict[str, Any]]
     status: dict[str, ModelStatus]  # every requested model (and any with rows), in the order asked for
     notes: list[str] = field(default_factory=list)
+    #: The set-level metrics (fid, kid: one value per model and regime, in summary.csv only) with the
+    #: warnings their values carry (run.json's ``set_metrics``), over all runs.
+    set_metrics: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def image_metrics(self) -> list[str]:
+        """The per-image metrics: the only ones breakdowns, paired comparisons and galleries can use."""
+        return [m for m in self.metrics if m not in self.set_metrics]
 
     def model_run(self, model: str) -> Run:
         return self.runs[int(self.results.loc[self.results["model"] == model, "run"].iloc[0])]
@@ -201,11 +209,17 @@ def load_runs(run_dirs: list[Path]) -> RunSet:
         [run.meta.get("config", {}).get("metrics", []) for run in runs]
         + [[c for c in run.results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS] for run in runs]
     )
+    set_metrics: dict[str, list[str]] = {}
+    for run in runs:
+        for name, info in run.meta.get("set_metrics", {}).items():
+            set_metrics[name] = _ordered_union([set_metrics.get(name, []), info.get("warnings", [])])
+    per_image = [m for m in metrics if m not in set_metrics]
     results = pd.concat(
         [owned(run.results, i).assign(run=i) for i, run in enumerate(runs)], ignore_index=True
-    ).reindex(columns=[*KEY_COLUMNS, *metrics, "run"])
+    ).reindex(columns=[*KEY_COLUMNS, *per_image, "run"])
     summary = pd.concat([owned(run.summary, i) for i, run in enumerate(runs)], ignore_index=True)
-    metrics = [m for m in metrics if results[m].notna().any()]
+    with_value = set(summary.loc[summary["mean"].notna(), "metric"])
+    metrics = [m for m in metrics if (m in with_value if m in set_metrics else results[m].notna().any())]
     metric_info: dict[str, dict[str, Any]] = {}
     for run in reversed(runs):
         metric_info.update(run.meta.get("metric_info", {}))
@@ -227,4 +241,5 @@ def load_runs(run_dirs: list[Path]) -> RunSet:
         metric_info=metric_info,
         status={m: _model_status(m, home(m)) for m in requested},
         notes=notes,
+        set_metrics={m: lines for m, lines in set_metrics.items() if m in metrics},
     )

@@ -59,8 +59,9 @@ def _mark_best(rows: list[Row], metrics: list[str], runset: RunSet) -> None:
 
 
 def leaderboards(runset: RunSet) -> list[Leaderboard]:
-    """Per regime, every model's mean, 95% interval and n per metric, as summary.csv has them; partial
-    models below the complete ones, each group in the order the models were asked for."""
+    """Per regime, every model's mean, 95% interval and n per metric, as summary.csv has them (a set-level
+    metric's one value, without interval); partial models below the complete ones, each group in the order
+    the models were asked for."""
     summary = runset.summary.set_index(["model", "mask", "metric"])
     boards = []
     for regime in runset.regimes:
@@ -113,7 +114,7 @@ def breakdowns(runset: RunSet, colours: dict[str, str]) -> Breakdowns:
         return result
     frame = frame.assign(bucket=hole_ratio_bucket(frame["hole_ratio"].to_numpy()))
     present = sorted(frame["bucket"].unique())
-    for metric in runset.metrics:
+    for metric in runset.image_metrics:
         stats = frame.groupby(["bucket", "model"])[metric].agg(["mean", "std", "count"])
         rows = []
         for bucket in present:
@@ -170,25 +171,26 @@ class PairedTable:
 
 
 def paired_tables(runset: RunSet, reference: str | None) -> list[PairedTable]:
-    """Each model against the reference on the identical (image, mask) pairs, per regime and metric."""
+    """Each model against the reference on the identical (image, mask) pairs, per regime and per-image
+    metric (a set-level value has no pairs)."""
     results = runset.results
     seed = runset.runs[0].identity["seed"]
     tables = []
     for regime in runset.regimes:
         in_regime = results[results["mask"] == regime]
-        ref = in_regime.loc[in_regime["model"] == reference, ["image", *runset.metrics]]
+        ref = in_regime.loc[in_regime["model"] == reference, ["image", *runset.image_metrics]]
         if ref.empty:
             continue
         rows = []
         for model in runset.models:
             if model == reference:
                 continue
-            other = in_regime.loc[in_regime["model"] == model, ["image", *runset.metrics]]
+            other = in_regime.loc[in_regime["model"] == model, ["image", *runset.image_metrics]]
             if other.empty:
                 continue
             joined = other.merge(ref, on="image", suffixes=("", "_ref"))
             cells: list[Paired | None] = []
-            for metric in runset.metrics:
+            for metric in runset.image_metrics:
                 cells.append(
                     paired_comparison(
                         joined[metric].to_numpy(dtype=float),

@@ -68,7 +68,7 @@ class Visuals:
 
     def grids(self) -> list[Grid]:
         """Per regime, a spread of the images every model of that regime was scored on."""
-        results, metric = self.runset.results, next(iter(self.runset.metrics), None)
+        results, metric = self.runset.results, next(iter(self.runset.image_metrics), None)
         grids = []
         for regime in self.runset.regimes:
             frame = results[results["mask"] == regime]
@@ -107,7 +107,7 @@ class Visuals:
         galleries = []
         for model in self.runset.models:
             frame = self.runset.results[self.runset.results["model"] == model]
-            for metric in self.runset.metrics:
+            for metric in self.runset.image_metrics:
                 higher = self.runset.higher_is_better(metric)
                 scored = frame[frame[metric].notna()]
                 if higher is None or scored.empty:

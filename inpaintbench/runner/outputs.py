@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
 import torch
 
 #: Rounding slack allowed outside [0, 1] before an output counts as invalid (then it is clamped).
@@ -45,3 +48,25 @@ def validate_scores(values: object, n: int) -> list[float]:
     if values.is_complex() or values.dtype == torch.bool:
         raise InvalidScores(f"returned dtype {values.dtype}, expected real numbers")
     return values.detach().double().cpu().tolist()
+
+
+def validate_features(values: object, n: int) -> np.ndarray:
+    """A set-level metric's features as an n x D float32 array: a real, finite tensor of shape (n, D)."""
+    if not isinstance(values, torch.Tensor):
+        raise InvalidScores(f"features: returned {type(values).__name__}, expected a torch.Tensor ({n}, D)")
+    if values.dim() != 2 or values.shape[0] != n or values.shape[1] == 0:
+        raise InvalidScores(
+            f"features: returned shape {tuple(values.shape)}, expected ({n}, D): one per image"
+        )
+    if values.is_complex() or values.dtype == torch.bool:
+        raise InvalidScores(f"features: returned dtype {values.dtype}, expected real numbers")
+    if not torch.isfinite(values).all():
+        raise InvalidScores("features: returned NaN or infinite values")
+    return values.detach().float().cpu().numpy()
+
+
+def validate_set_value(value: object) -> float:
+    """A set-level metric's value: one real number (NaN when undefined), not a tensor or an array."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidScores(f"compute_set: returned {type(value).__name__}, expected a float")
+    return float(value)

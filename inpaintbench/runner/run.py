@@ -4,11 +4,14 @@ Each model sees the test images only through sealed batches (``sealed.py``) and 
 the training split (``TrainSplit``). Errors are charged to the component that raised them: a model's
 to that model (its finished rows are kept and it is marked partial), a metric's to that metric (the
 other metrics and every model's rows are kept), and the run's exit status says it is incomplete.
+Set-level metrics (fid, kid) store per-image features with each batch and get their values at the end
+of the run from everything stored (``sets.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -35,6 +38,7 @@ from ..components import (
     Model,
     PrepareContext,
     Sample,
+    SetMetric,
     TrainSplit,
 )
 from ..device import resolve_device
@@ -44,9 +48,10 @@ from ..options import check_options
 from ..plugins import Registry, get_registry
 from . import DEFAULT_METRICS, layout
 from .errorlog import ErrorLog, one_line
-from .outputs import validate_scores
+from .outputs import validate_features, validate_scores, validate_set_value
 from .pngs import write_png
 from .sealed import inpaint_sealed
+from .sets import feature_groups, run_json_section, set_metrics, table_notes
 from .status import COMPLETE, note, statuses
 from .store import ResultStore, Row
 from .summary import format_table, summarize
@@ -137,7 +142,7 @@ class Runner:
         if config.batch_size < 1:
             raise InpaintbenchError(f"--batch-size {config.batch_size} must be at least 1")
         self.device = resolve_device(config.device)
-        self.timings: dict[str, Any] = {"prepare_s": {}, "eval_s": {}, "metric_s": {}}
+        self.timings: dict[str, Any] = {"prepare_s": {}, "eval_s": {}, "metric_s": {}, "features_s": {}}
         self.model_info: dict[str, Any] = {}
 
     # -- setup ------------------------------------------------------------------------------------
@@ -177,6 +182,8 @@ class Runner:
         for name, metric in self.metrics.items():
             try:
                 metric.setup(self.device)
+                if isinstance(metric, SetMetric) and not isinstance(metric.feature_key(), str):
+                    raise TypeError("feature_key() must return a str")  # charged here, not mid-run
             except MetricUnavailable as exc:
                 self._metric_unavailable(store, name, str(exc))
                 continue
@@ -230,19 +237,24 @@ class Runner:
                         write_png(path, s.image)
             masks = {regime: self._draw_masks(regime, gen, samples) for regime, gen in self.masks.items()}
             metrics = self._setup_metrics(store)
+            self._real_features(samples, metrics, store)
             for spec in self.config.models:
                 self._evaluate_model(spec, samples, masks, metrics, store)
                 self._write_run_json(store, fingerprint, len(samples), started, finished=False)
+            self._compute_set_values(metrics, store)
             status = self._statuses(store, len(samples))
             held_out = self._held_out(store)
-            results = _in_run_order(store.results_frame(self.config.metrics), self.config, samples)
+            per_image = [m for m in self.config.metrics if m not in set_metrics(self.metrics)]
+            results = _in_run_order(store.results_frame(per_image), self.config, samples)
             results.to_csv(self.out / layout.RESULTS_CSV, index=False)
             per_regime = {(m, r): entry for m, s in status.items() for r, entry in s["regimes"].items()}
+            set_values = store.set_values(list(set_metrics(self.metrics)))
             summary = summarize(
                 results,
                 self.config.metrics,
                 {key: entry["status"] for key, entry in per_regime.items()},
                 held_out,
+                set_values,
             )
             summary.to_csv(self.out / layout.SUMMARY_CSV, index=False)
             self._write_run_json(store, fingerprint, len(samples), started, finished=True)
@@ -250,7 +262,9 @@ class Runner:
             notes = {key: note(entry, held_out[key[0]]) for key, entry in per_regime.items()}
             return RunOutcome(
                 self.out,
-                format_table(summary, self.config.metrics, notes),
+                format_table(
+                    summary, self.config.metrics, notes, table_notes(set_metrics(self.metrics), set_values)
+                ),
                 store.session_counts()[store.session],
                 store.events("failure", session_only=True),
                 self._incomplete(store, status),
@@ -367,16 +381,15 @@ class Runner:
         store: ResultStore,
     ) -> list[Row]:
         with torch.inference_mode():
-            images = torch.from_numpy(np.stack([samples[i].image for i in batch])).permute(0, 3, 1, 2)
-            holes = torch.from_numpy(np.stack([masks[i] for i in batch])).unsqueeze(1)
-            images = images.to(self.device, torch.float32).clone(memory_format=torch.contiguous_format)
-            holes = holes.to(self.device, torch.float32).clone(memory_format=torch.contiguous_format)
+            images = self._on_device(np.stack([samples[i].image for i in batch]))
+            holes = self._on_device(np.stack([masks[i] for i in batch])[..., None])
             try:
                 pred = inpaint_sealed(model, images, holes, [samples[i].image_id for i in batch], regime)
                 checkpoint = model.source(regime)
             except Exception as exc:
                 raise ModelFailed(one_line(exc)) from exc
         scores = self._score(pred, images, holes, metrics, store, spec, regime)
+        features = self._features(pred, metrics, store, spec, regime)
         if self.config.save_images:
             pred_np = pred.permute(0, 2, 3, 1).float().cpu().numpy()
             for k, i in enumerate(batch):
@@ -389,9 +402,15 @@ class Runner:
                 float(masks[i].mean()),
                 checkpoint,
                 {name: values[k] for name, values in scores.items()},
+                {key: vectors[k] for key, vectors in features.items()},
             )
             for k, i in enumerate(batch)
         ]
+
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        """N x H x W x C numpy -> a fresh contiguous float32 N x C x H x W tensor on the run's device."""
+        tensor = torch.from_numpy(array).permute(0, 3, 1, 2).to(self.device, torch.float32)
+        return tensor.clone(memory_format=torch.contiguous_format)
 
     def _score(
         self,
@@ -409,6 +428,8 @@ class Runner:
         go on."""
         scores: dict[str, list[float]] = {}
         for name, metric in list(metrics.items()):
+            if isinstance(metric, SetMetric):
+                continue
             t0 = time.perf_counter()
             try:
                 with torch.no_grad():
@@ -422,6 +443,67 @@ class Runner:
             spent = self.timings["metric_s"].get(name, 0.0) + time.perf_counter() - t0
             self.timings["metric_s"][name] = round(spent, 4)
         return scores
+
+    def _features(
+        self, images: torch.Tensor, metrics: dict[str, Metric], store: ResultStore, model: str, regime: str
+    ) -> dict[str, np.ndarray]:
+        """The n x D features of one batch per feature group of the set-level metrics, extracted once per
+        group from a copy of the images. A group whose extraction raises or returns anything but one finite
+        vector per image is named and its metrics dropped for the rest of the run; the rest goes on."""
+        out = {}
+        for key, names in feature_groups(metrics).items():
+            t0 = time.perf_counter()
+            try:
+                with torch.no_grad():
+                    out[key] = validate_features(metrics[names[0]].features(images.clone()), len(images))
+            except Exception as exc:
+                for name in names:
+                    del metrics[name]
+                    self._metric_failure(store, name, model, regime, exc)
+                continue
+            spent = self.timings["features_s"].get(key, 0.0) + time.perf_counter() - t0
+            self.timings["features_s"][key] = round(spent, 4)
+        return out
+
+    def _real_features(self, samples: list[Sample], metrics: dict[str, Metric], store: ResultStore) -> None:
+        """The ground truth's features for every image that lacks them, once per run (they do not depend
+        on the regime), committed batch by batch like the results."""
+        done = {key: store.real_done(key) for key in feature_groups(metrics)}
+        todo = [s for s in samples if any(s.image_id not in ids for ids in done.values())]
+        bar = tqdm(
+            total=len(todo),
+            desc="ground-truth features",
+            unit="img",
+            disable=not self.progress or not todo,
+            leave=False,
+            file=sys.stderr,
+        )
+        for start in range(0, len(todo), self.config.batch_size):
+            chunk = todo[start : start + self.config.batch_size]
+            images = self._on_device(np.stack([s.image for s in chunk]))
+            for key, vectors in self._features(images, metrics, store, "ground truth", "test images").items():
+                new = [k for k, s in enumerate(chunk) if s.image_id not in done[key]]
+                store.add_real_features(key, [chunk[k].image_id for k in new], vectors[new])
+            bar.update(len(chunk))
+        bar.close()
+
+    def _compute_set_values(self, metrics: dict[str, Metric], store: ResultStore) -> None:
+        """Each set-level metric over each (model, regime)'s stored features against the ground truth of
+        the same images, stored. Values of a metric that cannot run this time stay as last stored."""
+        for name, metric in set_metrics(metrics).items():
+            t0 = time.perf_counter()
+            for spec, regime in itertools.product(self.config.models, self.config.masks):
+                images, pred, real = store.paired_features(spec, regime, metric.feature_key())
+                if not images:
+                    continue
+                try:
+                    value = validate_set_value(metric.compute_set(pred, real))
+                except Exception as exc:
+                    del metrics[name]
+                    self._metric_failure(store, name, spec, regime, exc)
+                    break
+                store.set_set_value(spec, regime, name, value, len(images))
+            self.timings["metric_s"][name] = round(time.perf_counter() - t0, 4)
 
     def _train_split(self) -> TrainSplit:
         """A fresh view of the training split for one model: a new dataset object (never the one the
@@ -496,6 +578,9 @@ class Runner:
                 name: {"higher_is_better": m.higher_is_better, "description": m.description}
                 for name, m in self.metrics.items()
             },
+            "set_metrics": run_json_section(
+                set_metrics(self.metrics), store.set_values(list(set_metrics(self.metrics)))
+            ),
             "models": models,
             "components": self._components(),
             "timings": timings,

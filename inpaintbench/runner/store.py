@@ -1,7 +1,10 @@
 """The crash-safe result store: one SQLite file per run folder.
 
 Every batch of per-image results is committed as soon as it is computed (WAL journal), so a run
-killed at any point keeps everything finished and a rerun skips it.
+killed at any point keeps everything finished and a rerun skips it. The per-image features of set-level
+metrics (``features`` for the predictions, ``real_features`` for the ground truth, float32 vectors) are
+committed with the batch they belong to, so the set values (``set_scores``) can be computed at the end of
+any run from everything stored.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 SCHEMA = """
@@ -27,6 +31,17 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE TABLE IF NOT EXISTS scores (
     model TEXT NOT NULL, mask TEXT NOT NULL, image TEXT NOT NULL, metric TEXT NOT NULL, value REAL,
     PRIMARY KEY (model, mask, image, metric)
+);
+CREATE TABLE IF NOT EXISTS features (
+    model TEXT NOT NULL, mask TEXT NOT NULL, image TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, mask, image, key)
+);
+CREATE TABLE IF NOT EXISTS real_features (
+    key TEXT NOT NULL, image TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (key, image)
+);
+CREATE TABLE IF NOT EXISTS set_scores (
+    model TEXT NOT NULL, mask TEXT NOT NULL, metric TEXT NOT NULL, value REAL, n INTEGER NOT NULL,
+    session INTEGER NOT NULL, PRIMARY KEY (model, mask, metric)
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -48,6 +63,21 @@ class Row:
     hole_ratio: float
     checkpoint: str
     scores: dict[str, float]
+    #: The image's feature vector per feature key of the run's set-level metrics.
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _pack(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _unpack(blobs: list[bytes]) -> np.ndarray:
+    """n x D float32 from n stored vectors (0 x 0 for none)."""
+    return (
+        np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+        if blobs
+        else np.zeros((0, 0), np.float32)
+    )
 
 
 class ResultStore:
@@ -95,6 +125,51 @@ class ResultStore:
                         for name, v in r.scores.items()
                     ],
                 )
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)",
+                    [(r.model, r.mask, r.image, key, _pack(v)) for key, v in r.features.items()],
+                )
+
+    # -- set-level metrics ------------------------------------------------------------------------
+    def real_done(self, key: str) -> set[str]:
+        """The images whose ground-truth features under ``key`` are stored."""
+        return {r[0] for r in self.db.execute("SELECT image FROM real_features WHERE key = ?", (key,))}
+
+    def add_real_features(self, key: str, images: list[str], vectors: np.ndarray) -> None:
+        """Store a batch of ground-truth features atomically, like a batch of results."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO real_features VALUES (?, ?, ?)",
+                [(key, image, _pack(v)) for image, v in zip(images, vectors, strict=True)],
+            )
+
+    def paired_features(self, model: str, mask: str, key: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The images of (model, mask) that have both a prediction's and the ground truth's features
+        under ``key``, in image-id order, with the two n x D arrays row-aligned."""
+        rows = self.db.execute(
+            "SELECT f.image, f.vector, r.vector FROM features f JOIN real_features r "
+            "ON r.key = f.key AND r.image = f.image WHERE f.model = ? AND f.mask = ? AND f.key = ? "
+            "ORDER BY f.image",
+            (model, mask, key),
+        ).fetchall()
+        return [r[0] for r in rows], _unpack([r[1] for r in rows]), _unpack([r[2] for r in rows])
+
+    def set_set_value(self, model: str, mask: str, metric: str, value: float, n: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO set_scores VALUES (?, ?, ?, ?, ?, ?)",
+            (model, mask, metric, None if math.isnan(value) else value, n, self.session),
+        )
+
+    def set_values(self, metrics: list[str]) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:
+        """Per set-level metric, {(model, mask): (value, n)} as last computed (NaN: undefined)."""
+        out: dict[str, dict[tuple[str, str], tuple[float, int]]] = {name: {} for name in metrics}
+        for model, mask, metric, value, n in self.db.execute(
+            "SELECT model, mask, metric, value, n FROM set_scores"
+        ):
+            if metric in out:
+                out[metric][(model, mask)] = (math.nan if value is None else value, n)
+        return out
 
     def session_counts(self) -> dict[int, int]:
         """How many results each invocation computed: a resumed run recomputes nothing finished."""

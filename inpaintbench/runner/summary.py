@@ -1,10 +1,16 @@
-"""Per (model, mask, metric) statistics with a Student-t 95% confidence interval of the mean."""
+"""Per (model, mask, metric) statistics with a Student-t 95% confidence interval of the mean.
+
+A set-level metric (fid, kid) has one value per (model, mask) instead: its row holds that value as
+``mean``, the number of images it was computed over as ``n``, and NaN for std and the interval.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .sets import SetValues
 
 SUMMARY_COLUMNS = [
     "model",
@@ -41,23 +47,34 @@ def summarize(
     metrics: list[str],
     status: dict[tuple[str, str], str] | None = None,
     held_out: dict[str, bool] | None = None,
+    set_values: SetValues | None = None,
 ) -> pd.DataFrame:
     """One row per (model, mask, metric); ``status`` (complete or partial, per model and mask) and
-    ``held_out`` (per model) default to complete and True."""
-    status, held_out = status or {}, held_out or {}
+    ``held_out`` (per model) default to complete and True. The metrics in ``set_values`` are set-level:
+    their rows take the stored value and n (NaN and 0 where none was computed)."""
+    status, held_out, set_values = status or {}, held_out or {}, set_values or {}
+    nan = float("nan")
     rows = []
     for (model, mask), group in results.groupby(["model", "mask"], sort=False):
         flags = [status.get((model, mask), "complete"), held_out.get(model, True)]
         for metric in metrics:
-            rows.append([model, mask, metric, *mean_ci(group[metric].to_numpy(dtype=float)), *flags])
+            if metric in set_values:
+                value, n = set_values[metric].get((model, mask), (nan, 0))
+                stats = (value, nan, nan, nan, n)
+            else:
+                stats = mean_ci(group[metric].to_numpy(dtype=float))
+            rows.append([model, mask, metric, *stats, *flags])
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def format_table(
-    summary: pd.DataFrame, metrics: list[str], notes: dict[tuple[str, str], str] | None = None
+    summary: pd.DataFrame,
+    metrics: list[str],
+    notes: dict[tuple[str, str], str] | None = None,
+    footer: list[str] | None = None,
 ) -> str:
-    """A plain-text table for the terminal: mean ± CI half-width per metric, a note per row that is
-    partial or not held-out, and the legend of ±."""
+    """A plain-text table for the terminal: mean ± CI half-width per metric (the value alone for a
+    set-level metric), a note per row that is partial or not held-out, the legend of ±, then ``footer``."""
     notes = notes or {}
     header = ["model", "mask", *metrics, "n", "note"]
     lines = []
@@ -66,7 +83,7 @@ def format_table(
         by_metric = group.set_index("metric")
         for metric in metrics:
             r = by_metric.loc[metric]
-            if r["n"] == 0:
+            if r["n"] == 0 or np.isnan(r["mean"]):  # a set-level value is NaN below 2 images
                 cells.append("-")
             elif np.isnan(r["ci95_high"]):
                 cells.append(f"{r['mean']:.4f}")
@@ -78,4 +95,4 @@ def format_table(
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     table = [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*c) for c in lines]
-    return "\n".join([line.rstrip() for line in table] + [PLUS_MINUS])
+    return "\n".join([line.rstrip() for line in table] + [PLUS_MINUS, *(footer or [])])

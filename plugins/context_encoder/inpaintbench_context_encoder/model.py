@@ -82,7 +82,7 @@ class ContextEncoder(Model):
         cache directory prepare() would use); returns the checkpoint directory."""
         if "checkpoint" in ctx.options:
             raise InpaintbenchError(
-                "inpaintbench train trains a checkpoint; --checkpoint (load one instead) is for inpaintbench run"
+                "inpaintbench train makes a checkpoint; --checkpoint (to load one) is for inpaintbench run"
             )
         cfg = config_from_options(ctx.options, ctx.options.get("mode", "center"))
         out = ctx.options.get("out")

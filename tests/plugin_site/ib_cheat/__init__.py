@@ -7,7 +7,7 @@ hole filled with ``HOLE_VALUE``), and every broken metric or mask is named as th
 import numpy as np
 import torch
 
-from inpaintbench import HOLE_VALUE, MaskGenerator, Metric, Model, hookimpl
+from inpaintbench import HOLE_VALUE, Dataset, MaskGenerator, Metric, Model, hookimpl
 from inpaintbench.models.biharmonic import Biharmonic
 
 
@@ -175,3 +175,17 @@ def register_masks(register):
 def register_metrics(register):
     for cls in (Column, Scalar, EditsTarget):
         register(cls)
+
+
+class Crashes(Dataset):
+    name = "cheat_crashing_dataset"
+    description = "A dataset with a bug: reading it raises ZeroDivisionError."
+
+    def samples(self, split, image_size):
+        yield from ()
+        raise ZeroDivisionError("a bug in a plugin")
+
+
+@hookimpl
+def register_datasets(register):
+    register(Crashes)

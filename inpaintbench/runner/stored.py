@@ -1,0 +1,60 @@
+"""Reading a run folder's settings back for ``--resume``, trusting nothing in ``run.json``.
+
+A hand-edited or foreign ``run.json`` must give one line naming the file and the bad field, not a
+traceback or a confusing message later (``models: "mean_fill"`` read as the models m, e, a, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InpaintbenchError
+
+#: The type each stored setting must have; None marks a setting that may be null.
+FIELDS: dict[str, tuple[type, ...]] = {
+    "models": (list,),
+    "masks": (list,),
+    "metrics": (list,),
+    "dataset": (str,),
+    "train_dataset": (str, type(None)),
+    "image_size": (int,),
+    "seed": (int,),
+    "limit": (int, type(None)),
+    "batch_size": (int,),
+    "device": (str,),
+    "options": (dict,),
+    "save_images": (bool,),
+    "train_on_test": (bool,),
+}
+LISTS = ("models", "masks", "metrics")
+
+
+def stored_config(run_dir: Path) -> dict[str, Any]:
+    """The ``config`` object of ``run_dir/run.json``, checked field by field."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise InpaintbenchError(f"--resume {run_dir}: {path} is missing; is this a run folder?")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InpaintbenchError(f"--resume {run_dir}: {path} cannot be read as JSON ({exc})") from None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise InpaintbenchError(f"--resume {run_dir}: {path} has no 'config' object")
+    for key, types in FIELDS.items():
+        if key not in config:
+            continue
+        value = config[key]
+        wrong = not isinstance(value, types) or (bool in types) != isinstance(value, bool)
+        if key in LISTS and not wrong:
+            wrong = not value or not all(isinstance(item, str) and item for item in value)
+        if key == "options" and not wrong:
+            wrong = not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if wrong:
+            raise InpaintbenchError(f"--resume {run_dir}: {path} has an unusable config.{key}: {value!r}")
+    missing = [key for key in ("models", "masks") if key not in config]
+    if missing:
+        raise InpaintbenchError(f"--resume {run_dir}: {path} has no config.{missing[0]}")
+    return config
