@@ -7,6 +7,7 @@ or mask must be named as the component at fault, with the other components' resu
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -260,6 +261,13 @@ def test_a_partial_model_is_flagged_and_not_ranked(tmp_path):
         "status": "partial",
     }
     assert "RuntimeError: out of memory, say" in (tmp_path / "errors.log").read_text()
+    page = (tmp_path / "index.html").read_text()
+    board = page[page.index('id="leaderboard"') : page.index('id="breakdown"')]
+    rows = re.findall(r"<tr class=\"(\w+)\">(.*?)</tr>", board, flags=re.S)
+    assert [(status, "cheat_halfway" in row, "★" in row) for status, row in rows] == [
+        ("complete", False, True),
+        ("partial", True, False),
+    ]
 
 
 def test_arguments_are_never_ignored(tmp_path):
