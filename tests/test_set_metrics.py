@@ -526,3 +526,57 @@ def test_features_on_cuda_equal_the_cpu_ones(unverified):
     metric = FID()
     metric.setup(torch.device("cuda"))
     torch.testing.assert_close(metric.features(images.cuda()).cpu(), on_cpu, rtol=1e-3, atol=1e-4)
+
+
+# --- the plugin kit's check for set-level metrics ----------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [FID, KID])
+def test_the_kit_passes_fid_and_kid(unverified: dict[str, str], cls: type[SetMetric]):
+    """PLUMBING ONLY (random-weight Inception): the contract holds whatever the weights."""
+    from inpaintbench.testing import check_set_metric
+
+    check_set_metric(cls(), image_size=48, n=4)
+
+
+class MeanColour(SetMetric):
+    """A tiny honest set metric: distance between the sets' mean colours."""
+
+    name = "mean_colour_gap"
+    description = "distance between the mean colours of the two sets"
+    higher_is_better = False
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return images.mean((2, 3))
+
+    def compute_set(self, pred: np.ndarray, real: np.ndarray) -> float:
+        return float(np.linalg.norm(pred.mean(0) - real.mean(0)))
+
+
+class Backwards(MeanColour):
+    name = "backwards_gap"
+    higher_is_better = True
+
+
+class BatchMean(MeanColour):
+    name = "batch_mean_gap"
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return images.mean((2, 3)) - images.mean((0, 2, 3))  # depends on the batch-mates
+
+
+class Flat(MeanColour):
+    name = "flat_gap"
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return images.mean()
+
+
+def test_the_kit_names_what_a_broken_set_metric_breaks():
+    from inpaintbench.testing import ContractError, check_set_metric
+
+    check_set_metric(MeanColour())
+    for cls, clause in ((Backwards, "direction"), (BatchMean, "per-image"), (Flat, "features")):
+        with pytest.raises(ContractError) as info:
+            check_set_metric(cls())
+        assert info.value.clauses == {clause}, (cls.name, str(info.value))

@@ -24,6 +24,10 @@ checks in inpaintbench's own tests.
   declared as a bool; ``compute`` returns shape (N,); a prediction equal to the target scores at least
   as well as a noisy one, image by image; scores do not depend on batch-mates; inputs are not edited;
   equal calls agree. ``MetricUnavailable`` from ``setup`` propagates (skip the test on it if you like).
+- ``check_set_metric(metric, *, device="cpu", image_size=64, n=6)``: for a ``SetMetric`` (FID-like):
+  ``higher_is_better`` declared; ``features`` gives a real, finite n x D array, the same for an image
+  alone as in a batch and on equal calls, without editing its input; the ground truth's features
+  against themselves score at least as well as a noisy copy's.
 - ``check_dataset(dataset, *, image_size=32, splits=("test",), limit=50)``: each split yields samples
   with unique string ids and float H x W x 3 images in [0, 1] at the size asked for; ``skipped``
   entries name a ``path`` and a ``reason``.
@@ -59,6 +63,7 @@ from .metric import check_metric
 from .model import check_model
 from .registration import check_registration
 from .report import ContractError
+from .set_metric import check_set_metric
 
 __all__ = [
     "ContractError",
@@ -67,5 +72,6 @@ __all__ = [
     "check_metric",
     "check_model",
     "check_registration",
+    "check_set_metric",
     "prepare_context",
 ]

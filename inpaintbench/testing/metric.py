@@ -1,9 +1,10 @@
 """``check_metric``: a metric scores one value per image, ranks a perfect prediction first, and is pure.
 
-It is called as the runner calls it: under ``torch.no_grad()``, outside inference mode, on inference
-tensors (so an in-place edit of its inputs raises there, as in a run). A second call on ordinary
-tensors names the input a metric edits. Scores are compared with a relative tolerance of
-``REL_TOL``: a batch of one can take other kernels than a batch of four.
+It is called under ``torch.no_grad()``, outside inference mode, on inference tensors, so an in-place
+edit of its inputs raises (a run hands each metric its own copies, so such an edit is harmless there,
+but it is still a bug). A second call on ordinary tensors names the input a metric edits. Scores are
+compared with a relative tolerance of ``REL_TOL``: a batch of one can take other kernels than a batch
+of four.
 """
 
 from __future__ import annotations
