@@ -313,29 +313,9 @@ def test_list_verbose_names_the_plugin_and_the_argument():
 
 
 def test_debug_prints_the_plugin_traceback(tmp_path):
-    quiet = run(
-        tmp_path / "quiet",
-        "--model",
-        "cheat_halfway",
-        "--masks",
-        "center",
-        "--limit",
-        "4",
-        "--batch-size",
-        "2",
-    )
-    loud = run(
-        tmp_path / "loud",
-        "--model",
-        "cheat_halfway",
-        "--masks",
-        "center",
-        "--limit",
-        "4",
-        "--batch-size",
-        "2",
-        "--debug",
-    )
+    args = ["--model", "cheat_halfway", "--masks", "center", "--limit", "4", "--batch-size", "2"]
+    quiet = run(tmp_path / "quiet", *args)
+    loud = run(tmp_path / "loud", *args, "--debug")
     assert quiet.returncode == loud.returncode == 1
     assert "Traceback" not in quiet.stderr
     assert "Traceback (most recent call last)" in loud.stderr and 'ib_cheat/__init__.py"' in loud.stderr
