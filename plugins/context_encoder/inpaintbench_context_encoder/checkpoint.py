@@ -29,6 +29,7 @@ from safetensors.torch import load, save
 
 from inpaintbench import InpaintbenchError
 
+from . import released
 from .config import TrainConfig
 from .networks import Generator
 from .step import TrainStep
@@ -78,8 +79,11 @@ class Checkpoint:
     def weights(self) -> dict[str, torch.Tensor]:
         """The weight tensors, after checking the file against its recorded sha256."""
         path = self.weights_path
+        data = _read_verified(path, self.meta["weights_sha256"])
+        if self.meta.get("format") == released.FORMAT:
+            return {f"generator.{k}": v for k, v in released.read_generator(path, data)[1].items()}
         try:
-            return load(_read_verified(path, self.meta["weights_sha256"]))
+            return load(data)
         except InpaintbenchError:
             raise
         except Exception as exc:  # safetensors' own parse errors on a file with the right sha
@@ -146,13 +150,16 @@ def find_checkpoint(directory: Path) -> Checkpoint | None:
 
 
 def open_checkpoint(path: Path) -> Checkpoint:
-    """A checkpoint directory, its ``checkpoint.json``, or a bare weights file (config from its header)."""
+    """A checkpoint directory, its ``checkpoint.json``, a bare weights file (config from its header),
+    or a released Torch7 model file (``.t7``: config inferred from its layers, see ``released``)."""
     path = Path(path)
     if path.is_dir():
         path = path / POINTER
     if not path.exists():
         raise InpaintbenchError(f"checkpoint '{path}' does not exist")
     _regular(path)
+    if path.suffix.lower() == ".t7":
+        return Checkpoint(path.parent, released.released_meta(path, _read(path)))
     if path.suffix == ".safetensors":
         header = _safetensors_header(path)
         try:
@@ -223,9 +230,9 @@ def _read(path: Path) -> bytes:
 def load_generator(ckpt: Checkpoint, device: torch.device) -> Generator:
     """The checkpoint's generator on ``device``, in eval mode."""
     cfg = ckpt.config
-    gen = Generator(64 if cfg.mode == "center" else 128, cfg.bottleneck)
     prefix = "generator."
     tensors = {k[len(prefix) :]: v for k, v in ckpt.weights().items() if k.startswith(prefix)}
+    gen = Generator(64 if cfg.mode == "center" else 128, cfg.bottleneck, bias="0.bias" in tensors)
     try:
         gen.load_state_dict(tensors)
     except RuntimeError as exc:

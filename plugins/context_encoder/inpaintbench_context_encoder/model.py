@@ -50,7 +50,7 @@ class ContextEncoder(Model):
         "augment": "flip (the released crops) or dihedral (also quarter turns)",
         "lr_decay": "1: learning rates fall linearly to zero over the training budget",
         "tta": "views averaged at test time: 1, 2 (mirror) or 8 (turns too); default: what it trained with",
-        "checkpoint": "checkpoints to load instead of training, comma-separated",
+        "checkpoint": "checkpoints to load instead of training, comma-separated (or a released .t7 file)",
         "mode": "center or random: the network inpaintbench train trains",
         "out": "checkpoint folder of inpaintbench train",
     }
@@ -117,13 +117,15 @@ class ContextEncoder(Model):
                     "trained_on": ckpt.meta.get("device"),
                     "test_views": self._views[mode],
                     "output": network_output(mode, ckpt.config.overlap),
+                    "origin": ckpt.meta.get("origin", "trained by inpaintbench-context-encoder"),
                 }
                 for mode, (ckpt, _) in self._nets.items()
             }
         }
 
     def _given(self, spec: str, needed: list[str]) -> dict[str, Checkpoint]:
-        """Option ``checkpoint``: comma-separated paths; each checkpoint's config says which network it is."""
+        """Option ``checkpoint``: comma-separated paths; each checkpoint's config says which network it is
+        (a released Torch7 ``.t7`` file is a centre network, converted in memory)."""
         from .checkpoint import open_checkpoint
 
         found: dict[str, Checkpoint] = {}

@@ -1,7 +1,9 @@
 """The Context Encoder networks of the released Lua code (train.lua, train_random.lua).
 
-All convolutions are bias-free: the Lua code zeroes every convolution bias before each step, so the
-biases it carries never hold a value. Initialisation is DCGAN's (``init_dcgan``).
+Convolutions are bias-free when trained here: the Lua code zeroes every convolution bias before each
+step, so its biases hold only the last step's update. The released Torch7 files keep those, so a
+generator loaded from one (``released``) is built with ``bias=True``. Initialisation is DCGAN's
+(``init_dcgan``).
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ ENCODER = (64, 64, 128, 256, 512)
 DECODER = (512, 256, 128, 64)
 
 
-def down(cin: int, cout: int, bn: bool = True) -> list[nn.Module]:
+def down(cin: int, cout: int, bn: bool = True, bias: bool = False) -> list[nn.Module]:
     """4x4 stride-2 convolution halving the side, then BN (unless first) and LeakyReLU 0.2."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=False)]
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=bias)]
     if bn:
         layers.append(nn.BatchNorm2d(cout))
     layers.append(nn.LeakyReLU(0.2, inplace=True))
     return layers
 
 
-def up(cin: int, cout: int) -> list[nn.Module]:
+def up(cin: int, cout: int, bias: bool = False) -> list[nn.Module]:
     """4x4 stride-2 transposed convolution doubling the side, then BN and ReLU."""
-    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
 class CodeConv(nn.Conv2d):
@@ -35,15 +37,15 @@ class CodeConv(nn.Conv2d):
     Parameters are those of the plain ``nn.Conv2d``, so checkpoints are interchangeable."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.flatten(1), self.weight.flatten(1))[:, :, None, None]
+        return F.linear(x.flatten(1), self.weight.flatten(1), self.bias)[:, :, None, None]
 
 
 class CodeDeconv(nn.ConvTranspose2d):
     """The 4x4 transposed convolution from the 1 x 1 code back to a 4 x 4 map, run as one matmul."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        return (x.flatten(1) @ self.weight.flatten(1)).view(n, self.out_channels, *self.kernel_size)
+        out = (x.flatten(1) @ self.weight.flatten(1)).view(x.shape[0], self.out_channels, *self.kernel_size)
+        return out if self.bias is None else out + self.bias[:, None, None]
 
 
 class ChannelwiseFC(nn.Module):
@@ -61,7 +63,7 @@ class ChannelwiseFC(nn.Module):
         return torch.bmm(flat, self.weight).transpose(0, 1).reshape(n, c, h, w)
 
 
-def bottleneck_layers(bottleneck: int | str) -> list[nn.Module]:
+def bottleneck_layers(bottleneck: int | str, bias: bool = False) -> list[nn.Module]:
     """512 x 4 x 4 features to the decoder's 512 x 4 x 4 input.
 
     ``bottleneck`` an int: the released full bottleneck, a 4x4 valid conv to an N x 1 x 1 code (BN +
@@ -74,16 +76,16 @@ def bottleneck_layers(bottleneck: int | str) -> list[nn.Module]:
             ChannelwiseFC(c, 4),
             nn.BatchNorm2d(c),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c, c, 1, bias=False),
+            nn.Conv2d(c, c, 1, bias=bias),
             nn.BatchNorm2d(c),
             nn.ReLU(inplace=True),
         ]
     n = int(bottleneck)
     return [
-        CodeConv(c, n, 4, bias=False),
+        CodeConv(c, n, 4, bias=bias),
         nn.BatchNorm2d(n),
         nn.LeakyReLU(0.2, inplace=True),
-        CodeDeconv(n, DECODER[0], 4, bias=False),
+        CodeDeconv(n, DECODER[0], 4, bias=bias),
         nn.BatchNorm2d(DECODER[0]),
         nn.ReLU(inplace=True),
     ]
@@ -91,20 +93,21 @@ def bottleneck_layers(bottleneck: int | str) -> list[nn.Module]:
 
 class Generator(nn.Sequential):
     """128 x 128 context in; ``out_size`` 64 (the centre, train.lua) or 128 (the whole image,
-    train_random.lua with fineSize 128, which adds one 64->64 up-stage) out, in [-1, 1]."""
+    train_random.lua with fineSize 128, which adds one 64->64 up-stage) out, in [-1, 1]. ``bias``: every
+    convolution has a bias (as the released Torch7 files do)."""
 
-    def __init__(self, out_size: int = 64, bottleneck: int | str = 4000) -> None:
+    def __init__(self, out_size: int = 64, bottleneck: int | str = 4000, bias: bool = False) -> None:
         if out_size not in (64, 128):
             raise ValueError(f"out_size must be 64 or 128, not {out_size}")
-        layers = down(3, ENCODER[0], bn=False)
+        layers = down(3, ENCODER[0], bn=False, bias=bias)
         for cin, cout in zip(ENCODER, ENCODER[1:], strict=False):
-            layers += down(cin, cout)
-        layers += bottleneck_layers(bottleneck)
+            layers += down(cin, cout, bias=bias)
+        layers += bottleneck_layers(bottleneck, bias)
         for cin, cout in zip(DECODER, DECODER[1:], strict=False):
-            layers += up(cin, cout)
+            layers += up(cin, cout, bias)
         if out_size == 128:
-            layers += up(DECODER[-1], DECODER[-1])
-        layers += [nn.ConvTranspose2d(DECODER[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += up(DECODER[-1], DECODER[-1], bias)
+        layers += [nn.ConvTranspose2d(DECODER[-1], 3, 4, 2, 1, bias=bias), nn.Tanh()]
         super().__init__(*layers)
         self.out_size = out_size
 
