@@ -88,14 +88,15 @@ def test_preset_chosen_by_size_or_named():
 @pytest.mark.parametrize(
     ("spec", "size", "mean"),
     [
-        ("lama-thin", 256, 0.268),
-        ("lama-medium", 256, 0.238),
+        ("lama-thin", 256, 0.291),
+        ("lama-medium", 256, 0.245),
         ("lama-thick", 256, 0.274),
-        ("lama-thin", 128, 0.271),
+        ("lama-thin", 128, 0.294),
     ],
 )
 def test_lama_ratio_statistics(registry, spec, size, mean):
-    """Pinned from 300 draws (200 at 128 px); never above LaMa's 50% cap."""
+    """Pinned from 300 draws (200 at 128 px); never above LaMa's 50% cap. The distributions are
+    tested against LaMa's own generator in test_lama_reference.py."""
     r = ratios(registry, spec, 300 if size == 256 else 200, size)
     assert r.max() <= 0.5
     assert r.min() > 0.0
@@ -105,7 +106,7 @@ def test_lama_ratio_statistics(registry, spec, size, mean):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("spec", "mean"), [("lama-thin", 0.274), ("lama-medium", 0.284), ("lama-thick", 0.272)]
+    ("spec", "mean"), [("lama-thin", 0.288), ("lama-medium", 0.286), ("lama-thick", 0.273)]
 )
 def test_lama_ratio_statistics_512(registry, spec, mean):
     r = ratios(registry, spec, 300, 512)

@@ -10,7 +10,8 @@ from functools import cache
 import numpy as np
 import pytest
 import torch
-from skimage import data, filters, transform
+from scipy import ndimage
+from skimage import color, data, filters, transform
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from inpaintbench.components import MetricUnavailable
@@ -183,6 +184,72 @@ def test_ssim_of_identical_images_is_one_and_tiny_images_are_refused():
     assert torch.equal(SSIM().compute(images, images, torch.zeros(1)), torch.ones(4, dtype=torch.float64))
     with pytest.raises(InpaintbenchError, match="11x11"):
         SSIM().compute(images[..., :10, :], images[..., :10, :], torch.zeros(1))
+
+
+def lama_ssim_reference(pred: np.ndarray, target: np.ndarray) -> float:
+    """LaMa's evaluator formula written independently in float64: an 11 x 11 Gaussian (sigma 1.5) from
+    its definition, moments filtered with zero padding, the SSIM map averaged over every pixel and
+    channel."""
+    x = np.arange(11) - 5
+    g = np.exp(-(x**2) / (2 * 1.5**2))
+    window = np.outer(g, g) / g.sum() ** 2
+    ssims = []
+    for c in range(3):
+        a, b = pred[..., c], target[..., c]
+        blur = lambda v: ndimage.convolve(v, window, mode="constant", cval=0.0)  # noqa: E731
+        mu_a, mu_b = blur(a), blur(b)
+        var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
+        cov = blur(a * b) - mu_a * mu_b
+        c1, c2 = 0.01**2, 0.03**2
+        ssims.append(
+            ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+        )
+    return float(np.mean(ssims))
+
+
+def edgeconnect_reference(metric: str, pred: np.ndarray, target: np.ndarray) -> float:
+    """EdgeConnect's scripts/metrics.py calls, on scikit-image's current names for them."""
+    a, b = color.rgb2gray(target), color.rgb2gray(pred)
+    if metric == "psnr":
+        return peak_signal_noise_ratio(a, b, data_range=1)
+    return structural_similarity(a, b, data_range=1, win_size=51)
+
+
+def profile_cases(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    target = photos(size)
+    hole_fill = batch(size)[:2]
+    return [(perturbed(target, kind), target) for kind in ("noise", "blur", "quantised")] + [hole_fill]
+
+
+@pytest.mark.parametrize("size", [64, 128, 256])
+def test_ssim_lama_profile_equals_lamas_formula_within_1e5(size):
+    moved = 0.0
+    for pred, target in profile_cases(size):
+        expected = [lama_ssim_reference(p, t) for p, t in zip(pred, target, strict=True)]
+        got = SSIM("lama").compute(to_tensor(pred), to_tensor(target), torch.zeros(1)).numpy()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+        default = SSIM().compute(to_tensor(pred), to_tensor(target), torch.zeros(1)).numpy()
+        moved = max(moved, np.abs(got - default).max())
+    assert moved > 1e-3  # the border counts: a different number
+
+
+@pytest.mark.parametrize(("metric_cls", "metric"), [(SSIM, "ssim"), (PSNR, "psnr")])
+def test_edgeconnect_profiles_equal_its_metrics_script(metric_cls, metric):
+    for pred, target in profile_cases(128):
+        expected = [edgeconnect_reference(metric, p, t) for p, t in zip(pred, target, strict=True)]
+        got = metric_cls("edgeconnect").compute(to_tensor(pred), to_tensor(target), torch.zeros(1)).numpy()
+        tolerance = {"atol": 1e-5, "rtol": 0} if metric == "ssim" else {"rtol": 1e-7}
+        np.testing.assert_allclose(got, expected, **tolerance)
+
+
+def test_unknown_profiles_are_refused_and_known_ones_listed():
+    registry = build_registry()
+    assert registry.get("metric", "ssim:lama").arg == "lama"
+    for spec in ("ssim:skimage", "psnr:lama"):
+        with pytest.raises(InpaintbenchError, match="unknown profile"):
+            registry.get("metric", spec)
+    with pytest.raises(InpaintbenchError, match="51x51"):
+        SSIM("edgeconnect").compute(to_tensor(photos(32)), to_tensor(photos(32)), torch.zeros(1))
 
 
 @pytest.fixture

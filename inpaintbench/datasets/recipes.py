@@ -8,11 +8,13 @@ shared loader in ``images.py``; ``inpaintbench datasets check NAME PATH`` says w
 complete.
 
 Preprocessing: CelebA-HQ and Places365 follow LaMa (short side to the run's size, bicubic, then
-the centre square: ``fit_square``). Paris StreetView follows the Context Encoder: its 227 x 227
-test images are resized whole to the run's size (128 in the paper), to be scored with the
-``center`` mask; training images get the Context Encoder's load size, the short side to 350 px
-for a 128 px crop (scaled with the run's size), and the centre crop where the original takes a
-random one (a dataset here is deterministic; augmentation belongs to the model).
+the centre square: ``fit_square``); ``places365:PATH?crop=lama-thick:512`` instead cuts each test
+square where LaMa's evaluation-set generator would, around the regime's mask (``lama_crop.py``).
+Paris StreetView follows the Context Encoder: its 227 x 227 test images are resized whole to the
+run's size (128 in the paper), to be scored with the ``center`` mask; training images get the
+Context Encoder's load size, the short side to 350 px for a 128 px crop (scaled with the run's
+size), and the centre crop where the original takes a random one (a dataset here is deterministic;
+augmentation belongs to the model).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..components import Sample
 from ..errors import InpaintbenchError
 from .folder import FolderDataset
 from .images import fit_square, read_image, resize_short_side, to_float_rgb
+from .lama_crop import LamaCrop
 
 ENV_VAR = "INPAINTBENCH_RECIPES"
 RECIPE_FILE = "recipe.json"
@@ -149,7 +152,7 @@ class RecipeDataset(FolderDataset):
         """The file an image id was read from (its test split), for frozen-set manifests."""
         return self.folder("test") / image_id
 
-    def preprocess(self, image: Image.Image, split: str, image_size: int) -> np.ndarray:
+    def preprocess(self, image: Image.Image, split: str, image_size: int, image_id: str) -> np.ndarray:
         return fit_square(image, image_size)
 
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
@@ -159,7 +162,7 @@ class RecipeDataset(FolderDataset):
         for name in self.recipe.split(split).expected(folder):
             path = folder / name
             try:
-                image = self.preprocess(read_image(path), split, image_size)
+                image = self.preprocess(read_image(path), split, image_size, name)
             except Exception as exc:  # a bad or missing file must never stop the run
                 self._skip(path, f"{type(exc).__name__}: {exc}")
                 continue
@@ -176,7 +179,7 @@ class ParisStreetView(RecipeDataset):
     #: The Context Encoder's load size for its 128 px crops.
     LOAD_SIZE_AT_128 = 350
 
-    def preprocess(self, image: Image.Image, split: str, image_size: int) -> np.ndarray:
+    def preprocess(self, image: Image.Image, split: str, image_size: int, image_id: str) -> np.ndarray:
         if split == "test":
             return fit_square(image, image_size)
         loaded = to_float_rgb(resize_short_side(image, round(self.LOAD_SIZE_AT_128 * image_size / 128)))
@@ -191,6 +194,23 @@ class CelebAHQ(RecipeDataset):
 
 
 class Places365(RecipeDataset):
+    """Centre squares by default; ``?crop=lama-KIND:SIZE`` follows LaMa's draw-then-crop protocol."""
+
     name = "places365"
-    description = "Places365 validation images as a test set (places365:PATH): 36,500 images"
+    description = "Places365 validation images as a test set (places365:PATH[?crop=lama-thick:512]): 36,500"
     recipe_name = "places365"
+    argument = "PATH[?crop=lama-KIND:SIZE&seed=N]: the root folder; crop= cuts each square as LaMa does"
+
+    def __init__(self, arg: str | None = None) -> None:
+        path, _, query = (arg or "").partition("?")
+        super().__init__(path)
+        self.arg = arg  # the spec keeps its options
+        self.crop = LamaCrop(query, self.spec) if query else None
+
+    def preprocess(self, image: Image.Image, split: str, image_size: int, image_id: str) -> np.ndarray:
+        if self.crop is None or split != "test":
+            return super().preprocess(image, split, image_size, image_id)
+        return self.crop.cut(image_id, image, image_size)
+
+    def frozen_mask(self, regime: str, image_id: str) -> np.ndarray | None:
+        return None if self.crop is None else self.crop.mask(regime, image_id)

@@ -60,11 +60,16 @@ def check_reproducible(
     freshly seeded generators; any difference means the masks depend on something besides ``rng``."""
     for image_id in list(drawn)[:REDRAWN]:
         if not np.array_equal(draw_mask(generator, regime, seed, image_id, size), drawn[image_id]):
-            raise InpaintbenchError(
-                f"mask regime '{regime}' ({type(generator).__module__}.{type(generator).__name__}) drew "
-                f"a different mask for '{image_id}' from the same seed: a generator must use only the "
-                "rng it is given (not np.random, random or its own state)"
-            )
+            raise irreproducible(generator, regime, image_id)
+
+
+def irreproducible(generator: MaskGenerator, regime: str, image_id: str) -> InpaintbenchError:
+    """The error for a generator whose second mask from an equal seed differed from its first."""
+    return InpaintbenchError(
+        f"mask regime '{regime}' ({type(generator).__module__}.{type(generator).__name__}) drew "
+        f"a different mask for '{image_id}' from the same seed: a generator must use only the "
+        "rng it is given (not np.random, random or its own state)"
+    )
 
 
 def draw_masks(

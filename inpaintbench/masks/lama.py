@@ -8,7 +8,9 @@ chains or, for medium and thick, with probability 0.3/1.3 a set of boxes. As LaM
 - chains: ``min_times`` to ``max_times + 1`` of them; each starts at a uniform pixel and has 1-5
   segments; angle ``0.01 + randint(4)`` radians, mirrored to ``2*pi - angle`` on even chains;
   length ``10 + randint(max_len)``; width ``5 + randint(max_width)``; x moves by length*sin,
-  y by length*cos, truncated and clipped to the image; segments are drawn with round caps.
+  y by length*cos, truncated and clipped to the image (to the pixel one past the edge, as LaMa's
+  ``np.clip(..., 0, width)``); each segment is ``cv2.line(mask, start, end, 1, width)``, LaMa's own
+  call, which covers a pixel or two more than the width and ends in round caps.
 - boxes: ``min_times`` to ``max_times`` of them, sides uniform in [min, max] (capped at the
   image side less both margins, less one), placed inside the margin.
 - candidates covering more than 50% of the image are discarded and redrawn (``max_tamper_area``).
@@ -17,10 +19,22 @@ Choosing the preset: ``lama-thick:256`` or ``lama-thick:512`` names it; plain ``
 takes the preset nearer the image's short side (512 from 384 px up, 256 below). The mask is drawn
 on the preset's own canvas (the short side at 256 or 512, in pixels exactly as LaMa's) and then
 resized with nearest-neighbour sampling to the image, so at 128 px a ``lama-thin`` mask looks as
-it does at 256; the 50% cap is checked on the final mask. Departures: LaMa draws on the whole
-short-side-resized image and then takes a square crop around the mask; here the canvas is the
-square itself. Lines are drawn with Pillow (a filled circle at each end) instead of OpenCV, so
-edges can differ by a pixel.
+it does at 256; the 50% cap is checked on the final mask.
+
+Non-square images: LaMa's evaluation sets are made by drawing each candidate on the whole
+short-side-resized image and then cutting the square where ``square_crop_start`` says, so the crop
+depends on the mask; ``generate_cropped`` does that, for datasets that follow the protocol
+(``places365:PATH?crop=lama-thick:512``). ``generate`` draws on the square it is given, which is
+what LaMa does for square sources.
+
+Checked against LaMa's generator (``bin/gen_mask_dataset.py`` at 786f593, sample in
+``tests/data/lama_masks.csv``): hole-ratio, component-count and crop-position distributions agree
+(two-sample KS) for all six presets, on squares and on 4:3 sources. Departures, none of which
+changes those distributions: the random numbers come from the seeded ``numpy`` Generator, not
+LaMa's global ``np.random``, so no mask is LaMa's mask bit for bit; LaMa draws five candidates per
+image and picks one of those under the cap at random (dropping the image when none is), where
+here candidates are drawn until one is under the cap; at image sizes other than 256 and 512 the
+mask is resized from the preset canvas (LaMa has no such case).
 """
 
 from __future__ import annotations
@@ -30,12 +44,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from ..components import MaskGenerator
 from ..errors import InpaintbenchError
 from .draw import resize_nearest
-from .freeform import draw_stroke
 
 MAX_HOLE = 0.5
 BOX_PROBABILITY = 0.3 / 1.3
@@ -86,8 +98,9 @@ def preset_size_for(height: int, width: int) -> int:
 
 
 def draw_chains(rng: np.random.Generator, preset: Preset, height: int, width: int) -> np.ndarray:
-    canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
+    import cv2  # imported here: listing components must not load OpenCV
+
+    canvas = np.zeros((height, width), dtype=np.uint8)
     for chain in range(int(rng.integers(preset.min_times, preset.max_times + 2))):
         x, y = int(rng.integers(width)), int(rng.integers(height))
         for _ in range(1 + int(rng.integers(5))):
@@ -98,9 +111,9 @@ def draw_chains(rng: np.random.Generator, preset: Preset, height: int, width: in
             brush = 5 + int(rng.integers(preset.max_width))
             end_x = min(max(int(x + length * math.sin(angle)), 0), width)
             end_y = min(max(int(y + length * math.cos(angle)), 0), height)
-            draw_stroke(draw, [(x, y), (end_x, end_y)], brush)
+            cv2.line(canvas, (x, y), (end_x, end_y), 1, brush)
             x, y = end_x, end_y
-    return np.asarray(canvas, dtype=bool)
+    return canvas.astype(bool)
 
 
 def draw_boxes(rng: np.random.Generator, boxes: Boxes, height: int, width: int) -> np.ndarray:
@@ -139,20 +152,53 @@ class LamaMask(MaskGenerator):
         preset = asdict(PRESETS[self.kind_name][size])
         return {"preset": f"{self.kind_name}-{size}", **preset, "cap": MAX_HOLE}
 
-    def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+        """One candidate for a height x width image, drawn on the preset's canvas and resized to it."""
         size = self.preset_size(height, width)
         preset = PRESETS[self.kind_name][size]
         scale = size / min(height, width)
         canvas_h, canvas_w = round(height * scale), round(width * scale)
+        if preset.boxes is not None and rng.random() < BOX_PROBABILITY:
+            drawn = draw_boxes(rng, preset.boxes, canvas_h, canvas_w)
+        else:
+            drawn = draw_chains(rng, preset, canvas_h, canvas_w)
+        return resize_nearest(drawn, height, width)
+
+    def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         for _ in range(MAX_TRIES):
-            if preset.boxes is not None and rng.random() < BOX_PROBABILITY:
-                drawn = draw_boxes(rng, preset.boxes, canvas_h, canvas_w)
-            else:
-                drawn = draw_chains(rng, preset, canvas_h, canvas_w)
-            mask = resize_nearest(drawn, height, width)
+            mask = self.draw(rng, height, width)
             if mask.mean() <= MAX_HOLE:
                 return mask
-        raise InpaintbenchError(f"mask '{self.spec}' drew no mask under 50% hole in {MAX_TRIES} tries")
+        raise self.no_mask_under_cap()
+
+    def generate_cropped(self, rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, int]:
+        """LaMa's protocol for a height x width image: each candidate is drawn on the whole image, the
+        square (side min(height, width)) is cut where ``square_crop_start`` puts it, and the first cut
+        under the cap is kept. Returns the square mask and where the square starts on the long side."""
+        side = min(height, width)
+        for _ in range(MAX_TRIES):
+            full = self.draw(rng, height, width)
+            start = square_crop_start(rng, full)
+            mask = full[:, start : start + side] if width > height else full[start : start + side]
+            if mask.mean() <= MAX_HOLE:
+                return mask, start
+        raise self.no_mask_under_cap()
+
+    def no_mask_under_cap(self) -> InpaintbenchError:
+        return InpaintbenchError(f"mask '{self.spec}' drew no mask under 50% hole in {MAX_TRIES} tries")
+
+
+def square_crop_start(rng: np.random.Generator, mask: np.ndarray) -> int:
+    """Where LaMa's square crop starts along the long side (``crop_min_overlap: 1``): drawn uniformly
+    so that the crop ends within one pixel of the hole's last row or column, never flush with the
+    image's far edge on a non-square image (its bounds, kept as they are), and 0 on a square."""
+    height, width = mask.shape
+    profile = mask.any(axis=0) if width > height else mask.any(axis=1)
+    long, side = max(height, width), min(height, width)
+    last = int(np.flatnonzero(profile)[-1])
+    low = max(0, min(long - side - 1, last - side))
+    high = max(low + 1, min(long - side, last))
+    return int(rng.integers(low, high))
 
 
 class LamaThin(LamaMask):

@@ -13,6 +13,11 @@ Conventions (all on the [0, 1] scale, data range 1, composited images):
   and NaN keeps it out of nan-aware means instead of pretending it scored perfectly.
 
 Sums run in float64 (float32 on Apple's MPS, which has no float64).
+
+``psnr:edgeconnect`` is EdgeConnect's ``scripts/metrics.py`` convention, reused by many inpainting
+papers: ``compare_psnr(rgb2gray(a), rgb2gray(b), data_range=1)``, the PSNR of scikit-image's
+greyscale (``GREY_WEIGHTS``). mmagic's ``PSNR()`` (on [0, 255], peak 255, no border crop, no Y) is
+the default ``psnr`` exactly, except that identical images give infinity there.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..components import Metric
+from ..errors import InpaintbenchError
 from .chunking import per_image
 
 if TYPE_CHECKING:
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
 PSNR_CAP_DB = 100.0
 MSE_FLOOR = 10.0 ** (-PSNR_CAP_DB / 10.0)
 WIDE_PLANES = 2  # float64 temporaries: each twice a float32 image's size
+#: scikit-image's ``rgb2gray`` weights (ITU-R BT.709 luma), for the EdgeConnect profiles.
+GREY_WEIGHTS = (0.2125, 0.7154, 0.0721)
 
 
 def accumulation_dtype(device: torch.device) -> torch.dtype:
@@ -56,6 +64,18 @@ def _psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return psnr_from_mse(_difference(pred, target).square().mean((1, 2, 3)))
 
 
+def grey(images: torch.Tensor) -> torch.Tensor:
+    """N x 3 x H x W -> N x 1 x H x W with ``GREY_WEIGHTS``, in the images' dtype."""
+    import torch
+
+    weights = torch.tensor(GREY_WEIGHTS, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (images * weights).sum(1, keepdim=True)
+
+
+def _psnr_grey(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return psnr_from_mse(grey(_difference(pred, target)).square().mean((1, 2, 3)))
+
+
 def _psnr_hole(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return psnr_from_mse(hole_mean(_difference(pred, target).square(), mask))
 
@@ -71,10 +91,16 @@ def _l2_hole(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> to
 class PSNR(Metric):
     name = "psnr"
     description = "PSNR over the full image, data range 1, cap 100 dB (higher is better)"
+    argument = "convention profile: edgeconnect (greyscale, EdgeConnect's metrics.py)"
     higher_is_better: ClassVar[bool] = True
 
+    def __init__(self, arg: str | None = None) -> None:
+        super().__init__(arg)
+        if arg not in (None, "edgeconnect"):
+            raise InpaintbenchError(f"metric 'psnr:{arg}': unknown profile (known: edgeconnect)")
+
     def compute(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return per_image(_psnr, pred, target, planes=WIDE_PLANES)
+        return per_image(_psnr if self.arg is None else _psnr_grey, pred, target, planes=WIDE_PLANES)
 
 
 class PSNRHole(Metric):
