@@ -1,6 +1,7 @@
 """The command line's last line of defence: no traceback reaches the user unasked.
 
-An ``InpaintbenchError`` is the user's to fix and prints as one line (exit 2). Ctrl-C anywhere is one
+An ``InpaintbenchError`` is the user's to fix and prints as one line (exit 2, or its ``exit_status``:
+1 for a full disk, where the input was fine but the work is incomplete). Ctrl-C anywhere is one
 line (exit 130): work already finished is on disk. Anything else is a bug, in inpaintbench or in a
 plugin: one line naming the exception and the file holding its full traceback (exit 1), so nothing
 needed for a bug report is lost; ``--debug`` prints the traceback too.
@@ -37,13 +38,19 @@ def crash_log(exc: BaseException, argv: list[str]) -> Path:
     return Path("(not written: no writable folder)")
 
 
+def printable(text: str) -> str:
+    """``text`` on one line however it was typed: a newline or an undecodable byte in a name the user
+    gave is shown escaped, as Python writes it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def guarded(command: Callable[[], int], argv: list[str], debug: bool) -> int:
     """Run ``command`` and turn every way it can end into an exit status and at most a few lines."""
     try:
         return command()
     except InpaintbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
+        return getattr(exc, "exit_status", 2)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return INTERRUPTED

@@ -7,11 +7,20 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import InpaintbenchError
 from .runner import DEFAULT_METRICS
+from .runner.bounds import check_image_size, check_positive
 
 KIND_OF = {"models": "model", "masks": "mask", "metrics": "metric", "datasets": "dataset"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors (a bad int, an unknown flag) as the one line every other input error is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _csv(text: str) -> list[str]:
@@ -52,7 +61,7 @@ def _model_options(args: argparse.Namespace) -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="inpaintbench",
         description="Benchmark image inpainting models with seeded masks and checked metrics.",
     )
@@ -274,8 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .options import check_options
     from .plugins import get_registry
 
-    if args.image_size < 8:
-        raise InpaintbenchError(f"--image-size {args.image_size} is too small (8 at least)")
+    check_image_size(args.image_size)
     registry = get_registry()
     model = registry.get("model", args.model)
     spec = args.train_dataset or args.dataset
@@ -302,9 +310,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import render
+    from .runner.files import kind
 
     for run_dir in args.runs:
-        if not (run_dir / "run.json").is_file():
+        if kind(run_dir / "run.json", "report") != "file":
             raise InpaintbenchError(f"{run_dir} is not a run folder (no run.json)")
     index = render(args.runs, args.out, self_contained=args.self_contained, reference=args.reference)
     print(f"report written to {index}")
@@ -319,9 +328,16 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0 if report.complete else 1
 
 
+def _check_set_options(args: argparse.Namespace) -> None:
+    """``freeze`` and ``export`` write the images a run will use: the same bounds as ``run``."""
+    check_image_size(args.image_size)
+    check_positive("--limit", args.limit)
+
+
 def cmd_freeze(args: argparse.Namespace) -> int:
     from .frozen import MANIFEST, freeze
 
+    _check_set_options(args)
     manifest = freeze(args.dataset, args.masks, args.image_size, args.seed, args.limit, args.out)
     print(
         f"froze {len(manifest['images'])} images x {len(manifest['regimes'])} mask regimes into {args.out}"
@@ -333,6 +349,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
+    _check_set_options(args)
     manifest = export(args.dataset, args.masks, args.image_size, args.seed, args.limit, args.out)
     n_images = len(next(iter(manifest["regimes"].values()))["images"])
     print(f"exported {n_images} images x {len(manifest['regimes'])} mask regimes into {args.out}:")
@@ -353,8 +370,8 @@ def cmd_masks(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     count = args.n
-    if count < 1 or args.image_size < 8:
-        raise InpaintbenchError("need at least one mask (-n/--n) and --image-size of 8 or more")
+    check_positive("-n/--n", count)
+    check_image_size(args.image_size)
     drawn = [
         (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
         for spec in args.regimes
@@ -396,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     from .boundary import guarded
 
     argv = sys.argv[1:] if argv is None else argv
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a path given as non-UTF-8 bytes is printed escaped, not a crash
+        reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     args.argv = argv
     return guarded(lambda: COMMANDS[args.command](args), argv, args.debug)

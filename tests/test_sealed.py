@@ -274,7 +274,7 @@ def test_arguments_are_never_ignored(tmp_path):
     cases = (
         ("--model", "model", "mean_fill:xyz"),
         ("--masks", "mask", "center:abc"),
-        ("--metrics", "metric", "ssim:lama"),
+        ("--metrics", "metric", "l1_hole:lama"),
     )
     for flag, kind, spec in cases:
         args = {"--model": "mean_fill", "--masks": "center", "--metrics": "psnr"} | {flag: spec}

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..runner.files import write_atomically
+
 #: Longest side of an image in the report; the lightbox shows the same file larger.
 THUMB_SIDE = 256
 HOLE_GREY = 128
@@ -84,8 +86,7 @@ class Assets:
         if self.inline:
             return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         name = hashlib.sha1(data).hexdigest()[:20] + ".png"  # named by content: no stale browser caches
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / name).write_bytes(data)
+        write_atomically(self.folder / name, lambda tmp: tmp.write_bytes(data))
         return f"assets/{name}"
 
     def prune(self) -> None:

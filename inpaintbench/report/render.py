@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
+from ..errors import InpaintbenchError
 from ..runner import layout
+from ..runner.files import kind, write_text, writing
 from ..runner.status import COMPLETE, FAILED, PARTIAL
 from . import fmt, svg
 from .images import Assets
@@ -125,10 +126,20 @@ def _masks(runset: RunSet, visuals: Visuals, grids: list) -> list[dict[str, Any]
     return sections
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _report_folder(out_dir: Path) -> Path:
+    """``out_dir``, created, without the index.html an earlier render left: from here on that page would
+    be stale, and a render that fails (a full disk) must not leave it looking current."""
+    if kind(out_dir, "-o") == "file":
+        raise InpaintbenchError(
+            f"{out_dir} is a file, not a folder: the report is written to FOLDER/index.html"
+        )
+    try:
+        with writing(out_dir):
+            out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InpaintbenchError(f"cannot create the report folder {out_dir}: {exc.strerror}") from None
+    (out_dir / layout.INDEX_HTML).unlink(missing_ok=True)
+    return out_dir
 
 
 def render(
@@ -140,8 +151,7 @@ def render(
     """
     runset = load_runs([Path(d) for d in run_dirs])
     reference = choose_reference(runset, reference)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _report_folder(Path(out_dir))
     assets = Assets(out_dir, inline=self_contained)
     visuals = Visuals(runset, assets)
     colours = {model: svg.colour(i) for i, model in enumerate(runset.models)}
@@ -181,6 +191,6 @@ def render(
         "script_hash": base64.b64encode(hashlib.sha256(script.encode()).digest()).decode(),
     }
     path = out_dir / layout.INDEX_HTML
-    _write_atomically(path, _environment().get_template("report.html").render(context))
+    write_text(path, _environment().get_template("report.html").render(context))
     assets.prune()
     return path

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InpaintbenchError
-from ..runner import layout
+from ..runner import layout, lock
 from ..runner.status import COMPLETE, overall, regime_status
 
 #: results.csv columns that are not metrics.
@@ -135,6 +135,17 @@ def _to_numbers(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
             raise InpaintbenchError(f"{path}: column {column!r} is not numeric ({exc})") from None
 
 
+def _unfinished(run_dir: Path) -> str:
+    """Why a run folder with run.json has no results.csv, and what to do about it."""
+    writer = lock.writer(run_dir)
+    if writer is not None:
+        return f"{run_dir}: a run ({writer}) is writing this folder now; report it when that run finishes"
+    return (
+        f"{run_dir}: the run stopped before it finished (no {layout.RESULTS_CSV} yet); "
+        f"finish it with: inpaintbench run --resume {run_dir}"
+    )
+
+
 def load_run(run_dir: Path) -> Run:
     run_dir = Path(run_dir)
     meta_path = run_dir / layout.RUN_JSON
@@ -145,6 +156,8 @@ def load_run(run_dir: Path) -> Run:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InpaintbenchError(f"{meta_path}: not valid JSON ({exc})") from None
     results_path = run_dir / layout.RESULTS_CSV
+    if not results_path.is_file():
+        raise InpaintbenchError(_unfinished(run_dir))
     results = _read_csv(results_path, KEY_COLUMNS)
     metrics = [c for c in results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS]
     _to_numbers(results, ["hole_ratio", *metrics], results_path)

@@ -12,6 +12,8 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .files import writing
+
 LOG_NAME = "errors.log"
 
 
@@ -30,7 +32,7 @@ class ErrorLog:
         """Append ``what`` (which component, at which stage) and the full traceback of ``exc``."""
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self.path.open("a", encoding="utf-8") as log:
+        with writing(self.path), self.path.open("a", encoding="utf-8") as log:
             log.write(f"--- {stamp} {what}\n{trace}\n")
         if self.debug:
             print(f"--- {what}\n{trace}", file=sys.stderr, end="")

@@ -12,6 +12,11 @@ SUMMARY_CSV = "summary.csv"
 RUN_JSON = "run.json"
 INDEX_HTML = "index.html"
 IMAGES_DIR = "images"
+#: Held (flock) by the run writing the folder; it holds that run's pid.
+LOCK = "run.lock"
+#: Exported from the store when a run finishes; removed when a run starts writing, so they are never
+#: present without describing every stored result.
+DERIVED = (RESULTS_CSV, SUMMARY_CSV, INDEX_HTML)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -1,12 +1,13 @@
-"""Lossless PNG writing that a kill can never leave half-written."""
+"""Lossless PNG writing that a kill, a second writer or a full disk can never leave half-written."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from .files import write_atomically
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -15,7 +16,5 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(to_uint8(image)).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    pixels = Image.fromarray(to_uint8(image))
+    write_atomically(path, lambda tmp: pixels.save(tmp, format="PNG"))

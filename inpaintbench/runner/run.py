@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import platform
 import sys
 import time
@@ -47,7 +46,10 @@ from ..masks.draw import check_reproducible, draw_mask
 from ..options import check_options
 from ..plugins import Registry, get_registry
 from . import DEFAULT_METRICS, layout
+from .bounds import check_image_size, check_positive
 from .errorlog import ErrorLog, one_line
+from .files import DiskFull, kind, write_atomically, write_text, writing
+from .lock import exclusive
 from .outputs import validate_features, validate_scores, validate_set_value
 from .pngs import write_png
 from .sealed import inpaint_sealed
@@ -58,6 +60,8 @@ from .summary import format_table, summarize
 
 #: Settings a resumed run must share with the stored one, or its rows would not be comparable.
 IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics")
+#: What a full disk part-way through a run says to do.
+RESUME_ADVICE = "finished results are kept; free some space, then: inpaintbench run --resume {}"
 
 
 @dataclass
@@ -136,12 +140,18 @@ class Runner:
                 raise InpaintbenchError(f"{flag} names nothing")
             if len(set(specs)) != len(specs):
                 raise InpaintbenchError(f"{flag} names {max(specs, key=specs.count)!r} twice")
+        if config.train_dataset is not None:
+            self.registry.get("dataset", config.train_dataset)  # read only by models that train
         check_options(config.options, list(self.models.values()))
-        if config.image_size < 8:
-            raise InpaintbenchError(f"--image-size {config.image_size} is too small (8 at least)")
-        if config.batch_size < 1:
-            raise InpaintbenchError(f"--batch-size {config.batch_size} must be at least 1")
-        self.device = resolve_device(config.device)
+        check_image_size(config.image_size)
+        check_positive("--batch-size", config.batch_size)
+        check_positive("--limit", config.limit)
+        if kind(self.out, "--out") == "file":
+            raise InpaintbenchError(f"{self.out} is a file, not a folder: give --out a folder")
+        try:
+            self.device = resolve_device(config.device)
+        except RuntimeError as exc:  # torch's own refusal of a malformed name such as cpu:x
+            raise InpaintbenchError(f"--device {config.device!r}: {one_line(exc)}") from None
         self.timings: dict[str, Any] = {"prepare_s": {}, "eval_s": {}, "metric_s": {}, "features_s": {}}
         self.model_info: dict[str, Any] = {}
 
@@ -165,17 +175,15 @@ class Runner:
             h.update(np.ascontiguousarray(s.image, dtype=np.float32).tobytes())
         return h.hexdigest()
 
-    def _check_identity(self, store: ResultStore, identity: dict[str, Any]) -> None:
-        stored = store.get_meta("identity")
+    def _claim(self, store: ResultStore, identity: dict[str, Any]) -> None:
+        stored = store.open_session(identity)
         if stored is None:
-            store.set_meta("identity", identity)
             return
-        for key, value in identity.items():
-            if stored.get(key) != value:
-                raise InpaintbenchError(
-                    f"{self.out} holds a run with {key}={stored.get(key)!r}, not {value!r}: "
-                    "use another --out, or the same settings to resume"
-                )
+        key = next(k for k, v in identity.items() if stored.get(k) != v)
+        raise InpaintbenchError(
+            f"{self.out} holds a run with {key}={stored.get(key)!r}, not {identity[key]!r}: "
+            "use another --out, or the same settings to resume"
+        )
 
     def _setup_metrics(self, store: ResultStore) -> dict[str, Metric]:
         ready = {}
@@ -219,58 +227,85 @@ class Runner:
 
     # -- the run ------------------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
+        """Read the images and draw every mask first, so any problem with the inputs is reported before
+        a file is created; then hold the folder for the whole run and compute what it lacks."""
         started = time.perf_counter()
-        self.out.mkdir(parents=True, exist_ok=True)
         samples = self._load_samples()
-        fingerprint = self.fingerprint(samples)
-        store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
+        masks = {regime: self._draw_masks(regime, gen, samples) for regime, gen in self.masks.items()}
+        settings = asdict(self.config)
+        identity = {k: settings[k] for k in IDENTITY_KEYS} | {"fingerprint": self.fingerprint(samples)}
+        self._make_folder()
+        with exclusive(self.out):
+            store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
+            try:
+                self._begin(store, identity, len(samples), started)
+                try:
+                    return self._run(store, identity["fingerprint"], samples, masks, started)
+                except DiskFull as exc:  # run.json now holds this invocation: --resume finishes it
+                    raise DiskFull(exc.path, RESUME_ADVICE.format(self.out)) from None
+            finally:
+                store.close()
+
+    def _make_folder(self) -> None:
         try:
-            identity = {k: asdict(self.config)[k] for k in IDENTITY_KEYS} | {"fingerprint": fingerprint}
-            self._check_identity(store, identity)
-            for skipped in self.dataset.skipped:
-                store.add_event("skipped_input", skipped)
+            with writing(self.out):
+                self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InpaintbenchError(f"cannot create the output folder {self.out}: {exc.strerror}") from None
+
+    def _begin(self, store: ResultStore, identity: dict[str, Any], n_images: int, started: float) -> None:
+        """Claim the folder and record this invocation in run.json; the outputs that would be stale from
+        here on are removed, and written again when the run finishes."""
+        self._claim(store, identity)
+        for name in layout.DERIVED:
+            (self.out / name).unlink(missing_ok=True)
+        for skipped in self.dataset.skipped:
+            store.add_event("skipped_input", skipped)
+        self._write_run_json(store, identity["fingerprint"], n_images, started, finished=False)
+
+    def _run(
+        self,
+        store: ResultStore,
+        fingerprint: str,
+        samples: list[Sample],
+        masks: dict[str, list[np.ndarray]],
+        started: float,
+    ) -> RunOutcome:
+        if self.config.save_images:
+            self._save_inputs(samples, masks)
+        metrics = self._setup_metrics(store)
+        self._real_features(samples, metrics, store)
+        for spec in self.config.models:
+            self._evaluate_model(spec, samples, masks, metrics, store)
             self._write_run_json(store, fingerprint, len(samples), started, finished=False)
-            if self.config.save_images:
-                for s in samples:
-                    path = layout.target_png(self.out, s.image_id)
-                    if not path.exists():
-                        write_png(path, s.image)
-            masks = {regime: self._draw_masks(regime, gen, samples) for regime, gen in self.masks.items()}
-            metrics = self._setup_metrics(store)
-            self._real_features(samples, metrics, store)
-            for spec in self.config.models:
-                self._evaluate_model(spec, samples, masks, metrics, store)
-                self._write_run_json(store, fingerprint, len(samples), started, finished=False)
-            self._compute_set_values(metrics, store)
-            status = self._statuses(store, len(samples))
-            held_out = self._held_out(store)
-            per_image = [m for m in self.config.metrics if m not in set_metrics(self.metrics)]
-            results = _in_run_order(store.results_frame(per_image), self.config, samples)
-            results.to_csv(self.out / layout.RESULTS_CSV, index=False)
-            per_regime = {(m, r): entry for m, s in status.items() for r, entry in s["regimes"].items()}
-            set_values = store.set_values(list(set_metrics(self.metrics)))
-            summary = summarize(
-                results,
-                self.config.metrics,
-                {key: entry["status"] for key, entry in per_regime.items()},
-                held_out,
-                set_values,
-            )
-            summary.to_csv(self.out / layout.SUMMARY_CSV, index=False)
-            self._write_run_json(store, fingerprint, len(samples), started, finished=True)
-            self._render_report()
-            notes = {key: note(entry, held_out[key[0]]) for key, entry in per_regime.items()}
-            return RunOutcome(
-                self.out,
-                format_table(
-                    summary, self.config.metrics, notes, table_notes(set_metrics(self.metrics), set_values)
-                ),
-                store.session_counts()[store.session],
-                store.events("failure", session_only=True),
-                self._incomplete(store, status),
-            )
-        finally:
-            store.close()
+        self._compute_set_values(metrics, store)
+        status = self._statuses(store, len(samples))
+        held_out = self._held_out(store)
+        per_image = [m for m in self.config.metrics if m not in set_metrics(self.metrics)]
+        results = _in_run_order(store.results_frame(per_image), self.config, samples)
+        write_atomically(self.out / layout.RESULTS_CSV, lambda tmp: results.to_csv(tmp, index=False))
+        per_regime = {(m, r): entry for m, s in status.items() for r, entry in s["regimes"].items()}
+        set_values = store.set_values(list(set_metrics(self.metrics)))
+        summary = summarize(
+            results,
+            self.config.metrics,
+            {key: entry["status"] for key, entry in per_regime.items()},
+            held_out,
+            set_values,
+        )
+        write_atomically(self.out / layout.SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
+        self._write_run_json(store, fingerprint, len(samples), started, finished=True)
+        self._render_report()
+        notes = {key: note(entry, held_out[key[0]]) for key, entry in per_regime.items()}
+        return RunOutcome(
+            self.out,
+            format_table(
+                summary, self.config.metrics, notes, table_notes(set_metrics(self.metrics), set_values)
+            ),
+            store.session_counts()[store.session],
+            store.events("failure", session_only=True),
+            self._incomplete(store, status),
+        )
 
     def _statuses(self, store: ResultStore, n_images: int) -> dict[str, Any]:
         counts = {(m, r): len(store.done(m, r)) for m in self.config.models for r in self.config.masks}
@@ -304,12 +339,18 @@ class Runner:
                 mask = drawn[s.image_id] = draw_mask(generator, regime, self.config.seed, s.image_id, size)
             masks.append(mask)
         check_reproducible(generator, regime, self.config.seed, drawn, size)
-        if self.config.save_images:
-            for s, mask in zip(samples, masks, strict=True):
-                path = layout.mask_png(self.out, regime, s.image_id)
-                if not path.exists():
-                    write_png(path, mask.astype(np.float32))
         return masks
+
+    def _save_inputs(self, samples: list[Sample], masks: dict[str, list[np.ndarray]]) -> None:
+        """Each ground truth and each mask as a PNG, once per folder."""
+        for i, s in enumerate(samples):
+            pngs = [(layout.target_png(self.out, s.image_id), s.image)]
+            pngs += [
+                (layout.mask_png(self.out, r, s.image_id), m[i].astype(np.float32)) for r, m in masks.items()
+            ]
+            for path, image in pngs:
+                if not path.exists():
+                    write_png(path, image)
 
     def _evaluate_model(
         self,
@@ -586,9 +627,7 @@ class Runner:
             "timings": timings,
             "sessions": store.sessions(),
         }
-        tmp = self.out / (layout.RUN_JSON + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2, default=str))
-        os.replace(tmp, self.out / layout.RUN_JSON)
+        write_text(self.out / layout.RUN_JSON, json.dumps(doc, indent=2, default=str))
 
     def _render_report(self) -> None:
         try:
@@ -597,6 +636,8 @@ class Runner:
             return
         try:
             render([self.out], self.out)
+        except DiskFull:
+            raise
         except Exception as exc:  # the results are on disk already; a report problem must not hide them
             self.log(f"warning: the HTML report could not be written: {type(exc).__name__}: {exc}")
 

@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InpaintbenchError
+from .files import writing
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
@@ -80,18 +83,48 @@ def _unpack(blobs: list[bytes]) -> np.ndarray:
     )
 
 
+#: The tables a results store has always had: a SQLite file without them is someone else's.
+CORE_TABLES = ("meta", "samples")
+#: What to do about a store that cannot be read; finished rows in it are lost either way.
+START_OVER = "move it away to start over (the finished rows in it cannot be read)"
+
+
 class ResultStore:
+    """The store of one run folder. Opening it changes nothing until ``open_session``: a corrupt or
+    foreign file is refused first, so nothing in the folder is rewritten before that error."""
+
     def __init__(self, path: Path, argv: list[str]) -> None:
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        cur = self.db.execute(
-            "INSERT INTO sessions (started, argv) VALUES (?, ?)",
-            (datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(argv)),
-        )
-        self.session = int(cur.lastrowid)
+        self.argv = argv
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        try:
+            self._check_readable()
+            with writing(path):
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+        except BaseException:
+            self.db.close()
+            raise
+        self.session = 0
+
+    def _check_readable(self) -> None:
+        """Refuse, in one line naming the file, a store that is truncated, overwritten, not SQLite,
+        or SQLite without our tables; an empty or new file is a new store."""
+        try:
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            problems = [r[0] for r in self.db.execute("PRAGMA quick_check")] if tables else ["ok"]
+        except sqlite3.DatabaseError as exc:
+            raise InpaintbenchError(f"{self.path} cannot be read ({exc}): {START_OVER}") from None
+        if problems != ["ok"]:
+            found = " ".join(problems[0].split())
+            raise InpaintbenchError(f"{self.path} is damaged (SQLite says: {found}): {START_OVER}")
+        missing = [t for t in CORE_TABLES if t not in tables]
+        if tables and missing:
+            raise InpaintbenchError(
+                f"{self.path} is an SQLite database but not an inpaintbench results store (no table "
+                f"'{missing[0]}'): move it away, or use another --out"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -101,8 +134,28 @@ class ResultStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+    def open_session(self, identity: dict[str, Any]) -> dict[str, Any] | None:
+        """Claim the store for ``identity`` (the settings its rows depend on) and record this invocation.
+
+        Reading the stored identity and writing it are one ``BEGIN IMMEDIATE`` transaction, so two
+        writers can never both find an empty store and fill it with different settings. Returns the
+        stored identity when it differs from ``identity``; nothing is written then.
+        """
+        with writing(self.path), self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            stored = self.get_meta("identity")
+            if stored is not None and any(stored.get(k) != v for k, v in identity.items()):
+                return stored
+            if stored is None:
+                self.db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('identity', ?)", (json.dumps(identity),)
+                )
+            cur = self.db.execute(
+                "INSERT INTO sessions (started, argv) VALUES (?, ?)",
+                (datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(self.argv)),
+            )
+            self.session = int(cur.lastrowid)
+        return None
 
     # -- results ------------------------------------------------------------------------------
     def done(self, model: str, mask: str) -> set[str]:
@@ -111,7 +164,7 @@ class ResultStore:
 
     def add(self, rows: Iterable[Row]) -> None:
         """Store a batch atomically: either every row of it survives a crash or none does."""
-        with self.db:
+        with writing(self.path), self.db:
             self.db.execute("BEGIN")
             for r in rows:
                 self.db.execute(
@@ -137,7 +190,7 @@ class ResultStore:
 
     def add_real_features(self, key: str, images: list[str], vectors: np.ndarray) -> None:
         """Store a batch of ground-truth features atomically, like a batch of results."""
-        with self.db:
+        with writing(self.path), self.db:
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT OR REPLACE INTO real_features VALUES (?, ?, ?)",
@@ -156,10 +209,11 @@ class ResultStore:
         return [r[0] for r in rows], _unpack([r[1] for r in rows]), _unpack([r[2] for r in rows])
 
     def set_set_value(self, model: str, mask: str, metric: str, value: float, n: int) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO set_scores VALUES (?, ?, ?, ?, ?, ?)",
-            (model, mask, metric, None if math.isnan(value) else value, n, self.session),
-        )
+        with writing(self.path):
+            self.db.execute(
+                "INSERT OR REPLACE INTO set_scores VALUES (?, ?, ?, ?, ?, ?)",
+                (model, mask, metric, None if math.isnan(value) else value, n, self.session),
+            )
 
     def set_values(self, metrics: list[str]) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:
         """Per set-level metric, {(model, mask): (value, n)} as last computed (NaN: undefined)."""
@@ -178,10 +232,11 @@ class ResultStore:
 
     # -- events (failures, skipped inputs, metrics not computed) ------------------------------------
     def add_event(self, kind: str, payload: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO events (session, kind, payload) VALUES (?, ?, ?)",
-            (self.session, kind, json.dumps(payload)),
-        )
+        with writing(self.path):
+            self.db.execute(
+                "INSERT INTO events (session, kind, payload) VALUES (?, ?, ?)",
+                (self.session, kind, json.dumps(payload)),
+            )
 
     def events(self, kind: str, session_only: bool = False) -> list[dict[str, Any]]:
         sql = "SELECT payload FROM events WHERE kind = ?" + (" AND session = ?" if session_only else "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InpaintbenchError
+from .files import kind
 
 #: The type each stored setting must have; None marks a setting that may be null.
 FIELDS: dict[str, tuple[type, ...]] = {
@@ -34,7 +35,7 @@ LISTS = ("models", "masks", "metrics")
 def stored_config(run_dir: Path) -> dict[str, Any]:
     """The ``config`` object of ``run_dir/run.json``, checked field by field."""
     path = Path(run_dir) / "run.json"
-    if not path.is_file():
+    if kind(path, "--resume") != "file":
         raise InpaintbenchError(f"--resume {run_dir}: {path} is missing; is this a run folder?")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

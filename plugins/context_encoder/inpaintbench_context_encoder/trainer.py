@@ -56,7 +56,9 @@ def train(
         existing.config.recipe() != cfg.recipe() or existing.meta.get("data_fingerprint") != data.fingerprint
     ):
         raise InpaintbenchError(
-            f"'{directory}' holds a checkpoint of another configuration or training set; use another --out"
+            f"'{directory}' holds a checkpoint of another configuration or training set: give "
+            "`inpaintbench train` another --out, or, for the cache `inpaintbench run` uses, delete that "
+            "folder (it is retrained) or point INPAINTBENCH_HOME elsewhere"
         )
     if cfg.mode == "random" and masks is None:
         raise ValueError("random-region training needs a mask generator")

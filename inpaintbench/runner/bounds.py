@@ -1,0 +1,26 @@
+"""The bounds numeric options are checked against before any work, so a typo is an error, not a run.
+
+Torch-free: the CLI checks ``train``, ``freeze``, ``export`` and ``masks`` options with these too.
+"""
+
+from __future__ import annotations
+
+from ..errors import InpaintbenchError
+
+MIN_IMAGE_SIZE = 8
+#: One 4096 x 4096 RGB image is 200 MB as float32 and a batch of 16 over 3 GB; a larger side is a typo
+#: (100000 would ask for 120 GB per image), not a benchmark.
+MAX_IMAGE_SIZE = 4096
+
+
+def check_image_size(size: int) -> None:
+    if size < MIN_IMAGE_SIZE:
+        raise InpaintbenchError(f"--image-size {size} is too small ({MIN_IMAGE_SIZE} at least)")
+    if size > MAX_IMAGE_SIZE:
+        raise InpaintbenchError(f"--image-size {size} is too large ({MAX_IMAGE_SIZE} at most)")
+
+
+def check_positive(flag: str, value: int | None) -> None:
+    """``value`` (None: not given) must be 1 or more: 0 or -1 would otherwise mean something silently."""
+    if value is not None and value < 1:
+        raise InpaintbenchError(f"{flag} {value} must be at least 1")

@@ -1,0 +1,80 @@
+"""Writing files so that neither a kill, a second writer nor a full disk leaves half a file behind.
+
+Every file is written to a temporary name unique to this process and renamed over its final name only
+when complete, so a reader sees the old file or the new one, and two processes never write one
+temporary file; a write that fails removes its temporary file. A full disk is the user's to fix, not a
+bug: it becomes ``DiskFull``, one line naming the file that could not be written.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import InpaintbenchError
+
+#: errno values that mean "the device (or the user's quota) is full".
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class DiskFull(InpaintbenchError):
+    """No space left to write ``path``; exit status 1 (the command is incomplete, its input was fine)."""
+
+    exit_status = 1
+
+    def __init__(self, path: Path, advice: str = "free some space and run the command again") -> None:
+        self.path = Path(path)
+        super().__init__(f"no space left on the device to write {path}: {advice}")
+
+
+def kind(path: Path, flag: str) -> str | None:
+    """ "file", "folder" or None (nothing there) at ``path``; a path that cannot even be looked up (a name
+    too long, a folder that cannot be read) is one line naming the option ``flag`` that gave it."""
+    try:
+        if not path.exists():
+            return None
+        return "folder" if path.is_dir() else "file"
+    except OSError as exc:
+        raise InpaintbenchError(f"{flag} {path}: {exc.strerror}") from None
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """Whether ``exc`` is the operating system's or SQLite's way of saying the disk is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in NO_SPACE
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL" or str(exc) == "database or disk is full"
+    )
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn a full disk while writing ``path`` into ``DiskFull`` naming it (a failed ``write()``
+    names no file)."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if is_no_space(exc):
+            raise DiskFull(path) from None
+        raise
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(tmp)
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
