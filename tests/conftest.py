@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,32 @@ def run_cli(*args: str, plugins: str | None = "toy", cwd: Path | None = None, **
         cwd=cwd,
         timeout=600,
     )
+
+
+def stored_rows(db_path: Path) -> int:
+    """Result rows committed to a run's SQLite store so far (0 before it exists)."""
+    try:
+        with sqlite3.connect(db_path) as db:
+            return db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def kill_part_way(args: list[str], out: Path, rows: int, timeout: float = 300, **env: str) -> int:
+    """Start ``inpaintbench ARGS --out OUT``, SIGKILL it once ``rows`` results are committed, and return
+    how many rows the store kept."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inpaintbench.cli", *args, "--out", str(out)],
+        env=cli_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while stored_rows(out / "results.sqlite") < rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return stored_rows(out / "results.sqlite")
 
 
 @pytest.fixture

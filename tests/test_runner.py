@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
+from conftest import kill_part_way, run_cli
 from PIL import Image
 
 from inpaintbench.runner import layout
@@ -189,14 +183,6 @@ def test_missing_lpips_weights_leave_the_other_metrics(tmp_path):
     assert results["lpips"].isna().all() and results["psnr"].notna().all()
 
 
-def _rows(db_path) -> int:
-    try:
-        with sqlite3.connect(db_path) as db:
-            return db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 def test_sigkill_then_resume_loses_and_recomputes_nothing(tmp_path):
     out = tmp_path / "killed"
@@ -215,18 +201,7 @@ def test_sigkill_then_resume_loses_and_recomputes_nothing(tmp_path):
         "--no-progress",
         "--no-images",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inpaintbench.cli", *args, "--out", str(out)],
-        env=cli_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while _rows(out / layout.RESULTS_DB) < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    kept = _rows(out / layout.RESULTS_DB)
+    kept = kill_part_way(args, out, 5, timeout=120)
     assert 5 <= kept < 24, "the run must be killed part-way"
 
     resumed = run_cli("run", "--resume", str(out), "--no-progress")

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import cli_env, run_cli
+from conftest import cli_env, kill_part_way, run_cli
 from PIL import Image
 from report_runs import PHOTOS, edit_meta, photo, write_run
 from skimage.filters import gaussian
@@ -469,16 +466,6 @@ def test_without_weights_the_run_goes_on_and_lists_fid_as_not_computed(tmp_path:
     assert run["set_metrics"]["fid"]["values"] == []
 
 
-def _rows(db_path: Path) -> int:
-    import sqlite3
-
-    try:
-        with sqlite3.connect(db_path) as db:
-            return db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 def test_sigkill_then_resume_gives_the_fid_of_a_clean_run(tmp_path: Path, unverified: dict[str, str]):
     """Features are committed with their rows, so a killed and resumed run extracts features only for
@@ -486,18 +473,7 @@ def test_sigkill_then_resume_gives_the_fid_of_a_clean_run(tmp_path: Path, unveri
     out, clean = tmp_path / "killed", tmp_path / "clean"
     args = ["run", "--model", "toy_slow", "--masks", "center", "--metrics", "psnr,fid,kid", "--limit", "6",
             "--batch-size", "1", "--no-progress", "--no-images"]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inpaintbench.cli", *args, "--out", str(out)],
-        env=cli_env(**unverified),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while _rows(out / layout.RESULTS_DB) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    kept = _rows(out / layout.RESULTS_DB)
+    kept = kill_part_way(args, out, 2, **unverified)
     assert 2 <= kept < 6, "the run must be killed part-way"
 
     resumed = run_cli("run", "--resume", str(out), "--no-progress", **unverified)
