@@ -100,17 +100,25 @@ def _deterministic(metric: Metric, x: dict[str, torch.Tensor], first: list[float
     return None if _same(again, first) else f"two equal calls gave {_shown(first)} and {_shown(again)}"
 
 
-def check_metric(
-    metric: Metric, *, device: str | torch.device = "cpu", image_size: int = 32, batch_size: int = 4
-) -> None:
-    """Set the metric up on ``device`` and check it; raise ContractError listing every violated clause.
-    MetricUnavailable from ``setup`` propagates with its reason (a test may turn it into a skip)."""
+def prepared(
+    metric: Metric, device: str | torch.device, image_size: int, count: int
+) -> tuple[Report, str | None, dict[str, torch.Tensor]]:
+    """The report, the registration problem (None: fine; recorded as "declaration"), and the test inputs
+    of a metric set up on ``device``. MetricUnavailable from ``setup`` propagates."""
     report = Report(metric)
     problem = contract_problem("metric", type(metric))
     if problem is not None:
         report.fail("declaration", problem)
     metric.setup(torch.device(device))
-    x = _inputs(image_size, batch_size, torch.device(device))
+    return report, problem, _inputs(image_size, count, torch.device(device))
+
+
+def check_metric(
+    metric: Metric, *, device: str | torch.device = "cpu", image_size: int = 32, batch_size: int = 4
+) -> None:
+    """Set the metric up on ``device`` and check it; raise ContractError listing every violated clause.
+    MetricUnavailable from ``setup`` propagates with its reason (a test may turn it into a skip)."""
+    report, problem, x = prepared(metric, device, image_size, batch_size)
     target, mask, perturbed = x["target"], x["mask"], x["perturbed"]
     report.judge("inputs unchanged", lambda: _edited_inputs(metric, x))
     try:

@@ -13,10 +13,8 @@ import numpy as np
 import torch
 
 from ..components import SetMetric
-from ..plugins import contract_problem
 from ..runner.outputs import InvalidScores, validate_features, validate_set_value
-from .metric import REL_TOL, _inputs
-from .report import Report
+from .metric import REL_TOL, prepared
 
 
 def _features(metric: SetMetric, images: torch.Tensor) -> np.ndarray:
@@ -53,12 +51,7 @@ def check_set_metric(
 ) -> None:
     """Set the metric up on ``device`` and check it; raise ContractError listing every violated clause.
     MetricUnavailable from ``setup`` propagates with its reason (a test may turn it into a skip)."""
-    report = Report(metric)
-    problem = contract_problem("metric", type(metric))
-    if problem is not None:
-        report.fail("declaration", problem)
-    metric.setup(torch.device(device))
-    x = _inputs(image_size, n, torch.device(device))
+    report, problem, x = prepared(metric, device, image_size, n)
     target = x["target"]
     saved = target.clone()
     try:
