@@ -12,6 +12,7 @@ from typing import NoReturn
 from .errors import InpaintbenchError
 from .runner import DEFAULT_METRICS
 from .runner.bounds import check_image_size, check_positive
+from .runner.references import REFERENCE_MODELS, with_references
 
 KIND_OF = {"models": "model", "masks": "mask", "metrics": "metric", "datasets": "dataset"}
 
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--no-references",
+        action="store_true",
+        help=f"do not add the reference baselines ({', '.join(REFERENCE_MODELS)}) to a run that names none",
+    )
     _add_training_options(run)
     run.add_argument(
         "--train-on-test",
@@ -238,8 +244,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise InpaintbenchError("--model is required (or --resume DIR)")
+        models, references = with_references(args.model, not args.no_references)
         config = RunConfig(
-            models=args.model,
+            models=models,
+            references=references,
             masks=args.masks,
             metrics=args.metrics,
             dataset=args.dataset,

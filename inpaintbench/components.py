@@ -271,7 +271,8 @@ class Model(Component):
         return ""
 
     def provenance(self) -> dict[str, Any]:
-        """Extra facts for run.json: checkpoints and their hashes, training settings."""
+        """Extra facts for run.json: checkpoints and their hashes, training settings. A ``labels`` list of
+        short strings (say, "trained for a 7-minute budget") is shown beside the model in the report."""
         return {}
 
 

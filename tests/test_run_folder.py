@@ -34,6 +34,7 @@ BASE = [
     "--limit",
     "4",
     "--no-progress",
+    "--no-references",
 ]
 #: Run in a child before anything else: every read of the store's identity then takes ``DELAY`` seconds
 #: before its write can follow, the window in which two unguarded writers would both claim the folder.

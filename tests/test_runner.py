@@ -66,8 +66,10 @@ def test_run_writes_results_summary_and_provenance(baseline_run):
         "n",
         "status",
         "held_out",
+        "reference",
     ]
     assert (summary["status"] == "complete").all() and summary["held_out"].all()
+    assert not summary["reference"].any()  # mean_fill and biharmonic were asked for: nothing added
     row = summary.query("model == 'mean_fill' and mask == 'center' and metric == 'psnr'").iloc[0]
     values = results.query("model == 'mean_fill' and mask == 'center'")["psnr"]
     assert row["mean"] == pytest.approx(values.mean()) and row["n"] == 6
@@ -145,6 +147,7 @@ def test_broken_models_are_recorded_and_the_others_go_on(tmp_path):
         "--out",
         str(tmp_path),
         "--no-progress",
+        "--no-references",
     )
     assert result.returncode == 1
     failures = {f["model"]: f for f in json.loads((tmp_path / "run.json").read_text())["failures"]}
@@ -200,6 +203,7 @@ def test_sigkill_then_resume_loses_and_recomputes_nothing(tmp_path):
         "1",
         "--no-progress",
         "--no-images",
+        "--no-references",
     ]
     kept = kill_part_way(args, out, 5, timeout=120)
     assert 5 <= kept < 24, "the run must be killed part-way"

@@ -451,6 +451,7 @@ def test_without_weights_the_run_goes_on_and_lists_fid_as_not_computed(tmp_path:
         "--out",
         str(tmp_path / "run"),
         "--no-progress",
+        "--no-references",
         TORCH_HOME=str(tmp_path / "empty-torch-home"),
         **{inception.ENV_VAR: "", ALLOW_UNVERIFIED_ENV: ""},
     )
@@ -472,7 +473,7 @@ def test_sigkill_then_resume_gives_the_fid_of_a_clean_run(tmp_path: Path, unveri
     the rows it adds and ends with the clean run's fid and kid (random-weight Inception: PLUMBING ONLY)."""
     out, clean = tmp_path / "killed", tmp_path / "clean"
     args = ["run", "--model", "toy_slow", "--masks", "center", "--metrics", "psnr,fid,kid", "--limit", "6",
-            "--batch-size", "1", "--no-progress", "--no-images"]  # fmt: skip
+            "--batch-size", "1", "--no-progress", "--no-images", "--no-references"]  # fmt: skip
     kept = kill_part_way(args, out, 2, **unverified)
     assert 2 <= kept < 6, "the run must be killed part-way"
 

@@ -64,6 +64,8 @@ class ModelStatus:
     regimes: dict[str, Coverage]  # the regimes that run asked for or has rows in
     failures: list[dict[str, Any]]  # that run's run.json failures for the model
     held_out: bool  # False: it was trained on the images it is tested on
+    reference: bool = False  # added by the run as a reference baseline, not asked for
+    labels: list[str] = field(default_factory=list)  # the model's own provenance labels
 
     @property
     def status(self) -> str:
@@ -190,13 +192,17 @@ def _model_status(model: str, run: Run) -> ModelStatus:
     """Rows per regime against the run's n_images, counted from results.csv so older runs work too."""
     expected = run.meta.get("dataset", {}).get("n_images") or run.results["image"].nunique()
     mine = run.results[run.results["model"] == model]
+    entry = run.meta.get("models", {}).get(model, {})
+    labels = entry.get("provenance", {}).get("labels", [])
     counts = mine["mask"].value_counts()
     regimes = _ordered_union([run.meta.get("config", {}).get("masks", []), list(mine["mask"].unique())])
     return ModelStatus(
         model,
         {r: Coverage(int(counts.get(r, 0)), int(expected)) for r in regimes},
         [f for f in run.meta.get("failures", []) if f.get("model") == model],
-        run.meta.get("models", {}).get(model, {}).get("held_out", True) is not False,
+        entry.get("held_out", True) is not False,
+        entry.get("reference", False) is True,
+        [str(label) for label in labels] if isinstance(labels, list) else [],
     )
 
 

@@ -81,6 +81,8 @@ class RunConfig:
     #: Let models train on the evaluation images when the dataset has no training split; their
     #: results are then marked not held-out everywhere.
     train_on_test: bool = False
+    #: The models of ``models`` that the run added as reference baselines (``references.py``).
+    references: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunConfig:
@@ -292,11 +294,15 @@ class Runner:
             {key: entry["status"] for key, entry in per_regime.items()},
             held_out,
             set_values,
+            self.config.references,
         )
         write_atomically(self.out / layout.SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
         self._write_run_json(store, fingerprint, len(samples), started, finished=True)
         self._render_report()
-        notes = {key: note(entry, held_out[key[0]]) for key, entry in per_regime.items()}
+        notes = {
+            key: note(entry, held_out[key[0]], key[0] in self.config.references)
+            for key, entry in per_regime.items()
+        }
         return RunOutcome(
             self.out,
             format_table(
@@ -594,7 +600,8 @@ class Runner:
         models = previous.get("models", {}) | self.model_info
         held_out = self._held_out(store)
         for spec, entry in self._statuses(store, n_images).items():
-            models[spec] = models.get(spec, {}) | entry | {"held_out": held_out[spec]}
+            flags = {"held_out": held_out[spec], "reference": spec in self.config.references}
+            models[spec] = models.get(spec, {}) | entry | flags
         timings = dict(self.timings, total_s=round(time.perf_counter() - started, 3))
         doc = {
             "command": " ".join(["inpaintbench", *self.argv]),

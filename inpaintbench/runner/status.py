@@ -40,9 +40,9 @@ def statuses(
     return out
 
 
-def note(entry: dict[str, Any], held_out: bool) -> str:
-    """The terminal's note for one (model, regime): '' when complete and held out."""
-    parts = []
+def note(entry: dict[str, Any], held_out: bool, reference: bool = False) -> str:
+    """The terminal's note for one (model, regime): '' when complete, held out and asked for."""
+    parts = ["reference"] if reference else []
     if entry["status"] != COMPLETE:
         parts.append(f"partial: {entry['rows']} of {entry['expected']} images")
     if not held_out:

@@ -23,6 +23,7 @@ SUMMARY_COLUMNS = [
     "n",
     "status",
     "held_out",
+    "reference",
 ]
 #: The terminal table's legend for its ± column.
 PLUS_MINUS = "± is the half-width of the 95% confidence interval of the mean (Student t over images)"
@@ -48,15 +49,18 @@ def summarize(
     status: dict[tuple[str, str], str] | None = None,
     held_out: dict[str, bool] | None = None,
     set_values: SetValues | None = None,
+    references: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per (model, mask, metric); ``status`` (complete or partial, per model and mask) and
-    ``held_out`` (per model) default to complete and True. The metrics in ``set_values`` are set-level:
-    their rows take the stored value and n (NaN and 0 where none was computed)."""
+    ``held_out`` (per model) default to complete and True, ``reference`` says whether the run added the
+    model as a reference baseline. The metrics in ``set_values`` are set-level: their rows take the
+    stored value and n (NaN and 0 where none was computed)."""
     status, held_out, set_values = status or {}, held_out or {}, set_values or {}
+    references = set(references or [])
     nan = float("nan")
     rows = []
     for (model, mask), group in results.groupby(["model", "mask"], sort=False):
-        flags = [status.get((model, mask), "complete"), held_out.get(model, True)]
+        flags = [status.get((model, mask), "complete"), held_out.get(model, True), model in references]
         for metric in metrics:
             if metric in set_values:
                 value, n = set_values[metric].get((model, mask), (nan, 0))
