@@ -37,7 +37,11 @@ class TrainConfig:
     """Everything that decides what a training run produces (hashed into the cache key).
 
     Length: ``epochs`` (passes over the training images, ceil(n / batch) steps each, as the Lua loop
-    counts them), capped by ``steps`` and by ``minutes`` of training time when those are set.
+    counts them), capped by ``steps`` and by ``minutes`` of training time when those are set. Only a
+    length in steps or epochs gives the same network on a fast and a slow (or busy) machine.
+    ``threads``: CPU threads of the training run (None: torch's count when training starts); the
+    trainer and the cache key use the resolved configuration (``hardware.resolved``), in which
+    ``precision`` is fp32 or bf16 and ``threads`` a number on the CPU.
     """
 
     mode: str = "center"
@@ -45,8 +49,8 @@ class TrainConfig:
     batch_size: int = 64
     load_size: int = 160
     epochs: int | None = None
-    steps: int | None = None
-    minutes: float | None = 5.0
+    steps: int | None = 100
+    minutes: float | None = None
     lr_d: float = 0.0002
     lr_g: float = 0.002
     beta1: float = 0.5
@@ -58,6 +62,7 @@ class TrainConfig:
     precision: str = "auto"
     augment: str = "flip"
     lr_decay: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
@@ -84,10 +89,28 @@ class TrainConfig:
             "set, or minutes or epochs (training needs an end)",
         )
 
-    def key(self, data_fingerprint: str) -> str:
-        """Cache key: this configuration plus the training data it learns from."""
-        text = json.dumps({"config": asdict(self), "data": data_fingerprint}, sort_keys=True)
+    def key(self, data_fingerprint: str, device_kind: str) -> str:
+        """Cache key: this resolved configuration (precision and thread count as trained), the training
+        data it learns from and the kind of device, so that runs computing other bits never share a
+        folder."""
+        if self.precision == "auto":
+            raise ValueError("the cache key needs the resolved precision (hardware.resolved)")
+        text = json.dumps(
+            {"config": asdict(self), "data": data_fingerprint, "device_kind": device_kind}, sort_keys=True
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def length(self, n_images: int) -> str:
+        """What sets the training length: ``minutes`` whenever a wall-clock budget is set (the step count,
+        and with ``lr_decay`` the schedule, then follow the machine's speed), else the smaller of the
+        ``steps`` and ``epochs`` limits."""
+        if self.minutes is not None:
+            return "minutes"
+        if self.epochs is not None and (
+            self.steps is None or self.epochs * -(-n_images // self.batch_size) < self.steps
+        ):
+            return "epochs"
+        return "steps"
 
     def recipe(self) -> dict[str, Any]:
         """Everything but the length: a run can be resumed and extended when only the length differs."""
@@ -103,16 +126,17 @@ class TrainConfig:
 
 
 #: ``paper``: the README commands (nBottleneck=4000, loadSize=350, batch 64, 500 epochs, lr 0.0002
-#: for D and 10x that for G). ``quick``: for a 2-core CPU, 7 minutes for the centre network and 5.5
-#: for the random-region one: the paper's channel-wise bottleneck, batch 32, crops of 256 px training
-#: images, quarter turns as well as mirror images, and learning rates 4x lower (same 10:1 ratio)
-#: falling linearly to zero over the budget.
-#: Each choice did better on held-out photos in short runs (README, "Presets").
+#: for D and 10x that for G). ``quick``: a fixed number of steps per network, sized so that the main
+#: command trains both and evaluates in about 12 minutes on an idle 2-core CPU (README, "Presets"):
+#: the paper's channel-wise bottleneck, batch 32, crops of 256 px training images, quarter turns as
+#: well as mirror images, and learning rates 4x lower (same 10:1 ratio) falling linearly to zero
+#: over the steps. Each choice did better on held-out photos in short runs (README, "Presets").
+QUICK_STEPS = {"center": 300, "random": 180}
 _QUICK = TrainConfig(
     bottleneck="channelwise",
     batch_size=32,
     load_size=256,
-    minutes=7.0,
+    steps=QUICK_STEPS["center"],
     lr_d=0.00005,
     lr_g=0.0005,
     augment="dihedral",
@@ -120,10 +144,10 @@ _QUICK = TrainConfig(
 )
 PRESETS: dict[str, dict[str, TrainConfig]] = {
     "paper": {
-        m: TrainConfig(mode=m, bottleneck=4000, batch_size=64, load_size=350, epochs=500, minutes=None)
+        m: TrainConfig(mode=m, bottleneck=4000, batch_size=64, load_size=350, epochs=500, steps=None)
         for m in MODES
     },
-    "quick": {"center": _QUICK, "random": replace(_QUICK, mode="random", minutes=5.5)},
+    "quick": {"center": _QUICK, "random": replace(_QUICK, mode="random", steps=QUICK_STEPS["random"])},
 }
 
 #: Options that override a preset field, with their parsers (option text -> field value).
@@ -139,6 +163,7 @@ OVERRIDES = {
     "train_seed": ("seed", int),
     "augment": ("augment", str),
     "lr_decay": ("lr_decay", lambda v: _flag(v)),
+    "threads": ("threads", int),
 }
 
 
@@ -159,7 +184,7 @@ def config_from_options(options: dict[str, str], mode: str | None = None) -> Tra
                 changes[name] = parse(options[option])
             except ValueError:
                 raise InpaintbenchError(f"option {option}='{options[option]}' is not valid") from None
-    for name in ("steps", "epochs", "minutes", "batch_size", "load_size"):
+    for name in ("steps", "epochs", "minutes", "batch_size", "load_size", "threads"):
         value = changes.get(name)
         if value is not None and value <= 0:
             raise InpaintbenchError(f"option {name}='{options[name]}' must be positive")

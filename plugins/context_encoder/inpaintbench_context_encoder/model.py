@@ -33,22 +33,69 @@ def network_for(regime: str) -> str:
     return "center" if regime.partition(":")[0] == "center" else "random"
 
 
+def network_record(ckpt: Checkpoint, views: int) -> dict[str, Any]:
+    """A network's entry in ``run.json``: the checkpoint, its configuration and what its training was
+    (``trainer.run_record``'s keys; None where an older or released checkpoint does not say)."""
+    meta = ckpt.meta
+    steps = meta.get("steps", meta.get("step"))
+    return {
+        "checkpoint": str(ckpt.weights_path),
+        "sha256": meta["weights_sha256"],
+        "config": meta["config"],
+        "steps": steps if isinstance(steps, int) and steps >= 0 else None,
+        "train_seconds": meta.get("train_seconds", meta.get("elapsed_s")),
+        "seed": meta.get("seed"),
+        "precision": meta.get("precision"),
+        "device_kind": meta.get("device_kind"),
+        "threads": meta.get("threads"),
+        "length": meta.get("length"),
+        "minutes_budget": meta.get("minutes_budget"),
+        "test_views": views,
+        "train_data_fingerprint": meta.get("data_fingerprint"),
+        "trained_on": meta.get("device"),
+        "output": network_output(ckpt.config.mode, ckpt.config.overlap),
+        "origin": meta.get("origin", "trained by inpaintbench-context-encoder"),
+    }
+
+
+def describe_length(cfg: TrainConfig, n_images: int) -> str:
+    """How the training length was set, for the line after training."""
+    length = cfg.length(n_images)
+    if length == "minutes":
+        return f"a {cfg.minutes:g}-minute wall-clock budget"
+    return f"{cfg.epochs} epochs" if length == "epochs" else "a fixed step count"
+
+
+def labels(networks: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per network for the report: how many test-time views each number averages, and a
+    warning where the training length was a wall-clock budget (another machine trains another network)."""
+    lines = []
+    for mode, net in networks.items():
+        line = f"{mode} network: {net['test_views']} test-time view{'s' * (net['test_views'] != 1)}"
+        if net["length"] == "minutes":
+            budget = net["minutes_budget"]
+            line += f"; trained for a {budget:g}-minute wall-clock budget ({net['steps']} steps)"
+        lines.append(line)
+    return lines
+
+
 class ContextEncoder(Model):
     name = "context_encoder"
     description = "Context Encoder (Pathak et al. 2016): centre and random-region networks, trained or loaded"
     options = {
-        "preset": "quick (default: minutes on a CPU) or paper (the released command)",
+        "preset": "quick (default: fixed steps, ~11 min on a 2-core CPU) or paper (the released command)",
         "steps": "training steps per network (replaces the preset's length)",
-        "minutes": "training minutes per network (replaces the preset's length)",
+        "minutes": "a wall-clock training budget (replaces the preset's length; depends on the machine)",
         "epochs": "passes over the training images",
         "bottleneck": "units of the code layer, or channelwise",
         "batch_size": "training batch size",
         "load_size": "side at which training images are read before 128 px crops",
         "condition_adv": "1: the two-stream conditional discriminator (centre network)",
-        "precision": "auto, fp32 or bf16",
+        "precision": "auto (bf16 on CUDA and on CPUs with AMX or AVX512-BF16, else fp32), fp32 or bf16",
+        "threads": "CPU threads training runs on (default: torch's count); results depend on it",
         "train_seed": "seed of the training run",
         "augment": "flip (the released crops) or dihedral (also quarter turns)",
-        "lr_decay": "1: learning rates fall linearly to zero over the training budget",
+        "lr_decay": "1: learning rates fall linearly to zero over the training length",
         "tta": "views averaged at test time: 1, 2 (mirror) or 8 (turns too); default: what it trained with",
         "checkpoint": "checkpoints to load instead of training, comma-separated (or a released .t7 file)",
         "mode": "center or random: the network inpaintbench train trains",
@@ -104,24 +151,10 @@ class ContextEncoder(Model):
         return "" if net is None else str(net[0].weights_path)
 
     def provenance(self) -> dict[str, Any]:
-        return {
-            "networks": {
-                mode: {
-                    "checkpoint": str(ckpt.weights_path),
-                    "sha256": ckpt.meta["weights_sha256"],
-                    "config": ckpt.meta["config"],
-                    "steps": ckpt.meta.get("step"),
-                    "train_seconds": ckpt.meta.get("elapsed_s"),
-                    "train_data_fingerprint": ckpt.meta.get("data_fingerprint"),
-                    "precision": ckpt.meta.get("precision"),
-                    "trained_on": ckpt.meta.get("device"),
-                    "test_views": self._views[mode],
-                    "output": network_output(mode, ckpt.config.overlap),
-                    "origin": ckpt.meta.get("origin", "trained by inpaintbench-context-encoder"),
-                }
-                for mode, (ckpt, _) in self._nets.items()
-            }
-        }
+        """Per network what was trained and how (``network_record``); ``labels`` for the report: the
+        test-time views of each network, and any trained for a wall-clock budget."""
+        networks = {mode: network_record(ckpt, self._views[mode]) for mode, (ckpt, _) in self._nets.items()}
+        return {"networks": networks, "labels": labels(networks)}
 
     def _given(self, spec: str, needed: list[str]) -> dict[str, Checkpoint]:
         """Option ``checkpoint``: comma-separated paths; each checkpoint's config says which network it is
@@ -144,18 +177,24 @@ class ContextEncoder(Model):
         """The checkpoint trained for ``cfg`` on ``ctx.train_dataset``, trained or resumed if needed."""
         from .checkpoint import find_checkpoint
         from .data import load_training_images
+        from .hardware import device_kind, resolved
         from .trainer import train
 
         if cfg.load_size not in self._images:
             self._images[cfg.load_size] = load_training_images(ctx.train_dataset, cfg.load_size)
         data = self._images[cfg.load_size]
-        directory = out or Path(ctx.cache_dir) / f"context_encoder-{cfg.mode}-{cfg.key(data.fingerprint)}"
+        cfg = resolved(cfg, ctx.device)
+        key = cfg.key(data.fingerprint, device_kind(ctx.device))
+        directory = out or Path(ctx.cache_dir) / f"context_encoder-{cfg.mode}-{key}"
         masks = get_registry().get("mask", "random") if cfg.mode == "random" else None
         earlier = find_checkpoint(directory)
         ckpt = train(cfg, data, directory, ctx.device, ctx.log, ctx.progress, masks)
         how = "trained earlier" if earlier is not None and earlier.complete else "trained now"
+        minutes = ckpt.meta["elapsed_s"] / 60
+        threads = f", {cfg.threads} threads" if cfg.threads else ""
         ctx.log(
-            f"context_encoder: {cfg.mode} network ({how}: {ckpt.step} steps, "
-            f"{ckpt.meta['elapsed_s'] / 60:.1f} min) saved at {directory}"
+            f"context_encoder: {cfg.mode} network ({how}: {ckpt.step} steps in {minutes:.1f} min, "
+            f"{describe_length(cfg, len(data))}; {cfg.precision} on {device_kind(ctx.device)}{threads}) "
+            f"saved at {directory}"
         )
         return ckpt

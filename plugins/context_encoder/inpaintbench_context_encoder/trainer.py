@@ -8,6 +8,7 @@ import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -16,15 +17,17 @@ from inpaintbench import InpaintbenchError, MaskGenerator, stable_seed
 
 from . import __version__
 from .checkpoint import Checkpoint, find_checkpoint, restore, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, default_views
 from .data import Crops, TrainingImages, batches
-from .hardware import keep_freed_memory
+from .hardware import device_kind, keep_freed_memory, resolved
 from .infer import inpaint_centre, inpaint_random
 from .logs import LossLog, save_grid
 from .recipe import FINE, HI, LO, centre_input, random_input
 from .step import TrainStep
 
-SAVE_EVERY_S = 180.0  #: checkpoint (and preview grid) interval, in seconds of training
+#: Checkpoint (and preview grid) interval, in seconds of training: when a save happens never changes
+#: the weights (a save only reads them), so a step count gives the same network on any machine.
+SAVE_EVERY_S = 180.0
 LOG_EVERY = 10  #: steps averaged into one row of losses.csv
 PREVIEW = 8  #: images in a preview grid
 
@@ -47,16 +50,44 @@ def train(
     masks: MaskGenerator | None = None,
 ) -> Checkpoint:
     """Train into ``directory``, resuming what is there, until ``cfg``'s limits; returns the final
-    checkpoint. A checkpoint there of the same recipe and data is continued (its step count and
-    training time carry on, so a larger ``steps`` or ``minutes`` extends it); one of another recipe
-    or training set is an error (the directory belongs to that run).
+    checkpoint. A checkpoint there of the same recipe, data and device kind is continued (its step
+    count and training time carry on, so a larger ``steps`` or ``minutes`` extends it); one of another
+    is an error (the directory belongs to that run). Runs on ``cfg``'s resolved thread count
+    (``hardware.resolved``) and restores torch's afterwards.
     """
+    cfg = resolved(cfg, device)
+    before = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, data, directory, device, log, progress, masks)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    cfg: TrainConfig,
+    data: TrainingImages,
+    directory: Path,
+    device: torch.device,
+    log: Callable[[str], None],
+    progress: bool,
+    masks: MaskGenerator | None,
+) -> Checkpoint:
+    """``train`` for a resolved ``cfg``. Nothing here reads the clock to decide anything but a
+    ``minutes`` budget's end and lr schedule, and when checkpoints are saved: a save reads the
+    networks and optimisers without changing them (tests/test_training.py checks a save after every
+    step gives the same weights), so a length in steps or epochs gives the same bits however fast the
+    machine runs."""
+    kind = device_kind(device)
     existing = find_checkpoint(directory)
     if existing is not None and (
-        existing.config.recipe() != cfg.recipe() or existing.meta.get("data_fingerprint") != data.fingerprint
+        existing.config.recipe() != cfg.recipe()
+        or existing.meta.get("data_fingerprint") != data.fingerprint
+        or existing.meta.get("device_kind", kind) != kind
     ):
         raise InpaintbenchError(
-            f"'{directory}' holds a checkpoint of another configuration or training set: give "
+            f"'{directory}' holds a checkpoint of another configuration, training set or device: give "
             "`inpaintbench train` another --out, or, for the cache `inpaintbench run` uses, delete that "
             "folder (it is retrained) or point INPAINTBENCH_HOME elsewhere"
         )
@@ -64,6 +95,7 @@ def train(
         raise ValueError("random-region training needs a mask generator")
     max_steps = step_limit(cfg, len(data))
     max_seconds = None if cfg.minutes is None else cfg.minutes * 60.0
+    length = cfg.length(len(data))
 
     def finished() -> bool:
         return (max_steps is not None and step >= max_steps) or (
@@ -103,8 +135,8 @@ def train(
             "complete": complete,
             "data_fingerprint": data.fingerprint,
             "n_train_images": len(data),
-            "precision": trainer.precision,
             "device": str(device),
+            **run_record(cfg, step, elapsed, kind, length),
             "versions": {
                 "plugin": __version__,
                 "torch": torch.__version__,
@@ -117,12 +149,15 @@ def train(
         save_grid(directory / "samples" / f"step-{step:08d}.png", _preview(trainer, cfg, preview))
         return ckpt
 
+    by_time = max_steps is None  # a minutes budget alone: the bar counts its seconds, for an ETA
+    seconds_bar = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]"
     bar = tqdm(
-        total=max_steps if max_steps is not None else None,
-        initial=step,
-        unit="step",
+        total=max_seconds if by_time else max_steps,
+        initial=elapsed if by_time else step,
+        unit="s" if by_time else "step",
         desc=f"context_encoder {cfg.mode}",
         disable=not progress,
+        bar_format=seconds_bar if by_time else None,
     )
     window: list[dict[str, torch.Tensor]] = []
     window_start, last_save = elapsed, elapsed
@@ -134,13 +169,15 @@ def train(
             real, hole = next(stream)
             window.append(trainer(real, hole))
             step += 1
-            elapsed += time.perf_counter() - start
-            bar.update(1)
+            took = time.perf_counter() - start
+            elapsed += took
+            bar.update(max(0.0, min(took, bar.total - bar.n)) if by_time else 1)  # no overshoot
             if len(window) == LOG_EVERY or finished():
                 means = {k: torch.stack([w[k] for w in window]).mean().item() for k in window[0]}
                 speed = len(window) * cfg.batch_size / max(elapsed - window_start, 1e-9)
                 losses_log.write(step, {"elapsed_s": elapsed, "images_per_s": speed, **means})
-                bar.set_postfix(l2=f"{means['g_l2']:.4f}", d=f"{means['d']:.3f}", t=f"{elapsed / 60:.1f}m")
+                shown = {"step": step} if by_time else {"t": f"{elapsed / 60:.1f}m"}
+                bar.set_postfix(l2=f"{means['g_l2']:.4f}", d=f"{means['d']:.3f}", **shown)
                 window, window_start = [], elapsed
             if elapsed - last_save >= SAVE_EVERY_S and not finished():
                 checkpoint(complete=False)
@@ -153,6 +190,21 @@ def train(
     finally:
         bar.close()
     return checkpoint(complete=True)
+
+
+def run_record(cfg: TrainConfig, step: int, elapsed: float, kind: str, length: str) -> dict[str, Any]:
+    """What a checkpoint says it is, under the keys ``run.json`` carries for each network."""
+    return {
+        "steps": step,
+        "train_seconds": round(elapsed, 3),
+        "seed": cfg.seed,
+        "precision": cfg.precision,
+        "device_kind": kind,
+        "threads": cfg.threads,
+        "length": length,
+        "minutes_budget": cfg.minutes if length == "minutes" else None,
+        "test_views": default_views(cfg),
+    }
 
 
 def _preview_batch(

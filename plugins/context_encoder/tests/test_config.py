@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from inpaintbench_context_encoder.config import TrainConfig, config_from_options
+from dataclasses import replace
+
+import pytest
+from inpaintbench_context_encoder.config import QUICK_STEPS, TrainConfig, config_from_options
 
 
 def test_paper_preset_is_the_readme_command() -> None:
@@ -14,17 +17,40 @@ def test_paper_preset_is_the_readme_command() -> None:
     assert not cfg.condition_adv and cfg.augment == "flip"  # random crops and mirror images only
 
 
-def test_quick_preset_is_time_limited_per_network() -> None:
-    assert config_from_options({}, "center").minutes == 7.0
-    assert config_from_options({}, "random").minutes == 5.5
+def test_quick_preset_is_a_fixed_step_count_per_network() -> None:
+    """No wall-clock budget: the same network on a fast, slow or busy machine; lr decays over the steps."""
+    centre, random = config_from_options({}, "center"), config_from_options({}, "random")
+    assert (centre.steps, random.steps) == (QUICK_STEPS["center"], QUICK_STEPS["random"])
+    assert centre.minutes is None and random.minutes is None and centre.epochs is None
+    assert centre.lr_decay and centre.length(64) == random.length(64) == "steps"
     assert config_from_options({"mode": "random"}).mode == "random"
 
 
-def test_cache_key_follows_config_and_data() -> None:
-    a, b = TrainConfig(), TrainConfig(bottleneck=100)
-    assert a.key("x") == TrainConfig().key("x") != a.key("y")
-    assert a.key("x") != b.key("x")
-    assert TrainConfig.from_json(b.to_json()) == b
+def test_minutes_stays_an_explicit_choice_and_is_named_as_such() -> None:
+    cfg = config_from_options({"minutes": "2.5"}, "center")
+    assert (cfg.minutes, cfg.steps, cfg.epochs, cfg.length(64)) == (2.5, None, None, "minutes")
+    assert config_from_options({"minutes": "1", "steps": "10"}).length(64) == "minutes"
+    paper = config_from_options({"preset": "paper"})
+    assert paper.length(64) == "epochs" and paper.length(14_900) == "epochs"
+    assert config_from_options({"preset": "paper", "steps": "5"}).length(64) == "steps"
+    assert config_from_options({"threads": "3"}).threads == 3
+
+
+def test_cache_key_follows_config_data_precision_threads_and_device() -> None:
+    a = TrainConfig(precision="fp32", threads=2)
+    assert a.key("x", "cpu:avx2") == TrainConfig(precision="fp32", threads=2).key("x", "cpu:avx2")
+    others = [
+        a.key("y", "cpu:avx2"),
+        a.key("x", "cpu:avx512_bf16"),
+        a.key("x", "cuda:NVIDIA H100 80GB HBM3"),
+        replace(a, precision="bf16").key("x", "cpu:avx2"),
+        replace(a, threads=1).key("x", "cpu:avx2"),
+        replace(a, bottleneck=100).key("x", "cpu:avx2"),
+    ]
+    assert len({a.key("x", "cpu:avx2"), *others}) == 1 + len(others)
+    with pytest.raises(ValueError, match="resolved precision"):
+        TrainConfig().key("x", "cpu:avx2")
+    assert TrainConfig.from_json(a.to_json()) == a
 
 
 def test_every_option_the_config_parses_is_declared_to_the_host() -> None:

@@ -131,7 +131,7 @@ def test_a_misspelt_option_stops_the_run_before_training(tmp_path) -> None:
         env={**os.environ, "INPAINTBENCH_HOME": str(home)},
     )
     assert result.returncode == 2
-    assert "option 'bottlneck' is not read by any model of this run (context_encoder)" in result.stderr
+    assert "option 'bottlneck' is not read by any model of this run (context_encoder" in result.stderr
     assert "bottleneck" in result.stderr.split("they read:")[1]
     assert not home.exists() and not (tmp_path / "run").exists()  # nothing trained, nothing written
 
@@ -171,3 +171,55 @@ def test_test_views_default_to_the_training_transforms(tmp_path) -> None:
     with pytest.raises(InpaintbenchError, match="tta='3'"):  # refused before anything is trained
         ContextEncoder().prepare(context(tmp_path / "fresh", ["center"], TINY | {"tta": "3"}, lines))
     assert not (tmp_path / "fresh").exists() and lines == []
+
+
+RECORD_KEYS = ("steps", "train_seconds", "seed", "precision", "device_kind", "threads", "length")
+RECORD_KEYS += ("minutes_budget", "test_views")
+
+
+def test_provenance_and_the_cache_folder_say_what_was_trained(tmp_path) -> None:
+    """run.json gets the resolved precision, device kind and thread count; each of them, like the
+    length, is part of the cache folder's name, so runs that compute other bits never share one."""
+    from inpaintbench_context_encoder.hardware import device_kind, resolve_precision
+
+    lines: list[str] = []
+    model = ContextEncoder()
+    model.prepare(context(tmp_path, ["center"], TINY, lines))
+    prov = model.provenance()
+    info = prov["networks"]["center"]
+    assert set(RECORD_KEYS) <= info.keys()
+    cpu = torch.device("cpu")
+    expected = (2, 0, resolve_precision("auto", cpu), device_kind(cpu), 1, "steps", None, 8)
+    assert tuple(info[k] for k in RECORD_KEYS if k != "train_seconds") == expected
+    assert info["train_seconds"] > 0 and info["config"]["precision"] != "auto"
+    assert prov["labels"] == ["center network: 8 test-time views"]
+    assert "2 steps in" in lines[-1] and "a fixed step count" in lines[-1] and "1 threads" in lines[-1]
+    model.prepare(context(tmp_path, ["center"], TINY | {"threads": "2"}, lines))
+    model.prepare(context(tmp_path, ["center"], {**TINY, "minutes": "0.0005", "tta": "1"}, lines))
+    assert "a 0.0005-minute wall-clock budget" in lines[-1]
+    assert len(list(tmp_path.iterdir())) == 3
+    timed = model.provenance()
+    assert (timed["networks"]["center"]["length"], timed["networks"]["center"]["minutes_budget"]) == (
+        "minutes",
+        0.0005,
+    )
+    assert "1 test-time view; trained for a 0.0005-minute wall-clock budget" in timed["labels"][0]
+
+
+def test_an_older_checkpoint_without_the_new_keys_still_loads(tmp_path) -> None:
+    """Checkpoints written before steps/seed/precision/... were recorded: None where not known."""
+    import json
+
+    folder = ContextEncoder().train(context(tmp_path, ["center"], TINY | {"out": str(tmp_path / "c")}, []))
+    pointer = folder / "checkpoint.json"
+    meta = json.loads(pointer.read_text())
+    for key in (*RECORD_KEYS, "threads"):
+        meta.pop(key, None)
+    meta["config"].pop("threads")
+    meta["config"]["precision"] = "auto"
+    pointer.write_text(json.dumps(meta))
+    model = ContextEncoder()
+    model.prepare(context(tmp_path / "unused", ["center"], {"checkpoint": str(folder)}, []))
+    info = model.provenance()["networks"]["center"]
+    assert info["steps"] == 2 and info["train_seconds"] == meta["elapsed_s"] and info["test_views"] == 8
+    assert [info[k] for k in ("seed", "device_kind", "threads", "length", "minutes_budget")] == [None] * 5

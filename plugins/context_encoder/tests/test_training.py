@@ -3,8 +3,11 @@ where it stopped (and ends where an uninterrupted one does)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+from inpaintbench_context_encoder import hardware
 from inpaintbench_context_encoder import trainer as trainer_module
 from inpaintbench_context_encoder.checkpoint import find_checkpoint
 from inpaintbench_context_encoder.config import PRESETS, config_from_options
@@ -13,9 +16,10 @@ from inpaintbench_context_encoder.step import TrainStep
 from inpaintbench_context_encoder.trainer import step_limit, train
 from safetensors.torch import load_file
 
-from inpaintbench import InpaintbenchError
+from inpaintbench import InpaintbenchError, get_registry
 
 CPU = torch.device("cpu")
+BATCHES = trainer_module.batches
 
 
 def run_steps(cfg, batch: torch.Tensor, n: int) -> tuple[list[dict[str, float]], list[torch.dtype]]:
@@ -60,12 +64,33 @@ def test_precision_choice():
     assert resolve_precision("fp32", torch.device("cuda")) == "fp32"
     assert resolve_precision("bf16", CPU) == "bf16"
     assert resolve_precision("auto", torch.device("cuda")) == "bf16"
-    assert resolve_precision("auto", CPU) == ("bf16" if torch.cpu._is_amx_tile_supported() else "fp32")
+    fast = hardware.cpu_level() in ("amx", "avx512_bf16")
+    assert resolve_precision("auto", CPU) == ("bf16" if fast else "fp32")
 
 
-def test_auto_precision_uses_bf16_on_a_cpu_with_amx(monkeypatch):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert fast_bf16(CPU)
+@pytest.mark.parametrize(
+    ("flags", "level", "precision"),
+    [
+        ("fpu sse2 avx avx2 fma avx512f avx512bw avx512_bf16 amx_bf16 amx_tile amx_int8", "amx", "bf16"),
+        ("sse2 avx avx2 fma avx512f avx512bw avx512_vnni avx512_bf16", "avx512_bf16", "bf16"),
+        ("sse2 avx avx2 fma avx512f avx512bw avx512_vnni", "avx512", "fp32"),
+        ("sse2 avx avx2 fma", "avx2", "fp32"),
+        ("sse2", "other", "fp32"),
+    ],
+)
+def test_auto_precision_follows_the_cpu_features(monkeypatch, flags, level, precision):
+    """The Xeon with AMX and the EPYC with AVX512-BF16 (the quick step 1.56x faster in bf16) train in
+    bf16; plain AVX-512 and AVX2 (bf16 emulated, far slower) in fp32. From the flags alone: the same
+    choice however busy the machine is."""
+    assert hardware.level_from_flags(frozenset(flags.split())) == level
+    monkeypatch.setattr(hardware, "cpu_level", lambda: level)
+    assert resolve_precision("auto", CPU) == precision and fast_bf16(CPU) == (precision == "bf16")
+    assert hardware.device_kind(CPU) == f"cpu:{level}"
+
+
+def test_the_cpu_level_of_this_machine_is_one_of_the_known_ones():
+    assert hardware.cpu_level() in hardware.CPU_LEVELS
+    assert hardware.resolved(PRESETS["quick"]["center"], CPU).threads == torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +111,11 @@ def assert_same_tensors(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
 
 
 def test_training_is_reproducible(reference_run, tiny_config, train_images, tmp_path):
-    """Same seed, same data: bit-identical tensors; another seed differs. (Not the files' sha256: see
-    test_checkpoint.test_the_same_weights_give_the_same_file.)"""
+    """Same seed, same steps, same threads: bit-identical tensors and weights files; another seed differs."""
     again = train(tiny_config(), train_images, tmp_path / "again", CPU, progress=False)
     assert again.step == reference_run.step == 3 and again.complete
     assert_same_tensors(weights_of(again), weights_of(reference_run))
+    assert again.meta["weights_sha256"] == reference_run.meta["weights_sha256"]
     other = train(tiny_config(seed=1, steps=1), train_images, tmp_path / "other", CPU, progress=False)
     first = train(tiny_config(steps=1), train_images, tmp_path / "first", CPU, progress=False)
     assert not torch.equal(weights_of(other)["generator.0.weight"], weights_of(first)["generator.0.weight"])
@@ -182,7 +207,7 @@ def test_step_limit(tiny_config):
 
 def test_options():
     quick = config_from_options({})
-    assert quick == PRESETS["quick"]["center"] and quick.minutes == 7.0 and quick.bottleneck == "channelwise"
+    assert quick == PRESETS["quick"]["center"] and quick.minutes is None and quick.bottleneck == "channelwise"
     cfg = config_from_options(
         {"steps": "2", "bottleneck": "64", "batch_size": "4", "precision": "bf16", "train_seed": "3"},
         "random",
@@ -223,3 +248,120 @@ def test_lr_decay_falls_linearly_to_zero_over_the_steps(tiny_config, train_image
     monkeypatch.setattr(trainer_module.TrainStep, "__call__", record)
     train(tiny_config(steps=4, lr_decay=True), train_images, tmp_path, CPU, progress=False)
     assert seen == pytest.approx([1.0, 0.75, 0.5, 0.25])
+
+
+RECORD_KEYS = {"steps", "train_seconds", "seed", "precision", "device_kind", "threads", "length"}
+RECORD_KEYS |= {"minutes_budget", "test_views"}
+
+
+def test_a_checkpoint_says_what_was_trained(reference_run):
+    """The keys run.json carries per network, resolved: no 'auto', the thread count as run."""
+    meta = reference_run.meta
+    assert meta.keys() >= RECORD_KEYS
+    assert (meta["steps"], meta["seed"], meta["precision"], meta["length"], meta["minutes_budget"]) == (
+        3,
+        0,
+        "fp32",
+        "steps",
+        None,
+    )
+    assert meta["device_kind"] == hardware.device_kind(CPU) and meta["threads"] == 1  # conftest's count
+    assert meta["config"]["threads"] == 1 and meta["config"]["precision"] == "fp32"
+    assert meta["train_seconds"] == meta["elapsed_s"] > 0 and meta["test_views"] == 2
+
+
+def test_a_wall_clock_budget_is_recorded_as_one(tiny_config, train_images, tmp_path, capfd):
+    """``minutes`` is kept as an explicit choice; its checkpoint says the length was a budget, and the
+    bar counts the budget's seconds (so it has a total and an ETA)."""
+    ckpt = train(tiny_config(steps=None, minutes=0.0005), train_images, tmp_path, CPU, progress=True)
+    assert (ckpt.meta["length"], ckpt.meta["minutes_budget"]) == ("minutes", 0.0005)
+    assert ckpt.step >= 1 and ckpt.meta["train_seconds"] >= 0.03
+    assert "/0 s [" in capfd.readouterr().err  # 0.03 s budget, shown rounded
+
+
+def test_training_runs_on_its_thread_count_and_restores_torchs(
+    tiny_config, train_images, tmp_path, monkeypatch
+):
+    seen: list[int] = []
+    original = trainer_module.TrainStep.__call__
+
+    def record(self, real, hole=None):
+        seen.append(torch.get_num_threads())
+        return original(self, real, hole)
+
+    monkeypatch.setattr(trainer_module.TrainStep, "__call__", record)
+    ckpt = train(tiny_config(steps=2, threads=2), train_images, tmp_path, CPU, progress=False)
+    assert seen == [2, 2] and torch.get_num_threads() == 1 and ckpt.meta["threads"] == 2
+
+
+def quick_like(tiny_config, **changes):
+    """The quick preset's recipe (random regime, quarter turns, lr decay over the steps) at tiny size."""
+    return tiny_config(mode="random", augment="dihedral", lr_decay=True, steps=4, **changes)
+
+
+def train_random(cfg, images, directory):
+    masks = get_registry().get("mask", "random")
+    return train(cfg, images, directory, CPU, log=lambda _: None, progress=False, masks=masks)
+
+
+@pytest.fixture(scope="module")
+def quick_like_run(tiny_config, train_images, tmp_path_factory):
+    return train_random(quick_like(tiny_config), train_images, tmp_path_factory.mktemp("q"))
+
+
+def test_a_checkpoint_after_every_step_changes_nothing(
+    quick_like_run, tiny_config, train_images, tmp_path, monkeypatch
+):
+    """When a periodic save happens depends on the clock; a save only reads the networks and the
+    optimisers, so saving after every step gives the same weights file as saving at the end only."""
+    monkeypatch.setattr(trainer_module, "SAVE_EVERY_S", 0.0)
+    saved = train_random(quick_like(tiny_config), train_images, tmp_path)
+    assert len(list((tmp_path / "samples").iterdir())) == 4  # three periodic saves and the last
+    assert saved.meta["weights_sha256"] == quick_like_run.meta["weights_sha256"]
+    assert saved.meta["optimizer_sha256"] == quick_like_run.meta["optimizer_sha256"]
+
+
+def test_an_interrupted_quick_like_run_ends_where_an_uninterrupted_one_does(
+    quick_like_run, tiny_config, train_images, tmp_path, monkeypatch
+):
+    """Stopped after 2 of 4 steps and resumed: the same weights file (the lr schedule, masks and crops
+    continue from the step count alone)."""
+    stop_after(monkeypatch, 2, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        train_random(quick_like(tiny_config), train_images, tmp_path)
+    assert find_checkpoint(tmp_path).step == 2
+    monkeypatch.setattr(trainer_module, "batches", BATCHES)
+    done = train_random(quick_like(tiny_config), train_images, tmp_path)
+    assert done.step == 4 and done.meta["weights_sha256"] == quick_like_run.meta["weights_sha256"]
+
+
+def test_a_checkpoint_of_another_thread_count_is_not_continued(quick_like_run, tiny_config, train_images):
+    """The thread count decides the bits, so a folder trained on 1 thread is not extended on 2."""
+    with pytest.raises(InpaintbenchError, match="another configuration"):
+        train_random(quick_like(tiny_config, threads=2), train_images, quick_like_run.directory)
+
+
+def busy_loop() -> None:
+    while True:
+        pass
+
+
+@pytest.mark.slow
+def test_a_busy_machine_trains_the_same_bits(tiny_config, train_images, tmp_path):
+    """Two threads, once alone and once beside one CPU-bound process per core: the same weights file.
+    Static OpenMP partitions and a length in steps leave nothing to the scheduler."""
+    import multiprocessing
+
+    cfg = tiny_config(steps=3, threads=2, batch_size=4, bottleneck="channelwise")
+    alone = train(cfg, train_images, tmp_path / "alone", CPU, progress=False)
+    busy = [multiprocessing.Process(target=busy_loop, daemon=True) for _ in range(os.cpu_count() or 1)]
+    for proc in busy:
+        proc.start()
+    try:
+        loaded = train(cfg, train_images, tmp_path / "loaded", CPU, progress=False)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.join()
+    assert loaded.meta["weights_sha256"] == alone.meta["weights_sha256"]
+    assert loaded.meta["threads"] == alone.meta["threads"] == 2
