@@ -234,7 +234,9 @@ def test_folder_masks_pair_deterministically(registry, mask_folder):
     assert np.array_equal(r, ratios(registry, spec, 60, 128))
     assert not np.array_equal(r, ratios(registry, spec, 60, 128, seed=1))
     counts = np.unique(np.round(r, 4), return_counts=True)[1]
-    assert counts.min() > 10  # each file is used about a third of the time
+    # Each file is used about a third of the time. The draws depend on the spec, so on tmp_path: the
+    # bound is one a fair pick breaks with odds of about 1e-4 (binomial, n=60, p=1/3; 10 was seen).
+    assert counts.min() > 5
 
 
 def test_folder_mask_polarity_and_threshold(registry, mask_folder):
