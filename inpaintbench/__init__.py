@@ -20,6 +20,7 @@ from .device import resolve_device
 from .errors import InpaintbenchError
 from .hookspecs import hookimpl
 from .plugins import get_registry
+from .runner.distributed import World
 from .seeding import mask_rng, stable_seed
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = [
     "Sample",
     "SetMetric",
     "TrainSplit",
+    "World",
     "__version__",
     "get_registry",
     "hookimpl",

@@ -8,12 +8,16 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import InpaintbenchError
 from .runner import DEFAULT_METRICS
 from .runner.bounds import check_image_size, check_positive
 from .runner.references import REFERENCE_MODELS, with_references
+
+if TYPE_CHECKING:
+    from .runner.distributed import World
+    from .runner.plan import Plan
 
 KIND_OF = {"models": "model", "masks": "mask", "metrics": "metric", "datasets": "dataset"}
 
@@ -236,9 +240,14 @@ def _default_out(name: str | None) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner.run import RunConfig, Runner
+    """Check every name and option with the plugin registry alone, then import torch and run; under
+    torchrun (``WORLD_SIZE`` > 1) every rank does the same and rank 0 prints the outcome."""
+    from .plugins import get_registry
+    from .runner.distributed import World
+    from .runner.plan import Plan, RunConfig
     from .runner.stored import stored_config
 
+    world = World.from_env()
     if args.resume is not None:
         config = RunConfig.from_json(stored_config(args.resume))
         out = args.resume
@@ -263,7 +272,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             train_on_test=args.train_on_test,
         )
         out = args.out or _default_out(args.name)
-    runner = Runner(config, out, args.argv, progress=not args.no_progress, debug=args.debug)
+    plan = Plan.resolve(config, out, get_registry())  # a typo ends here, before torch is imported
+    world.init()
+    try:
+        if world.distributed and args.out is None and args.resume is None:
+            plan.out = world.share(plan.out)  # rank 0's timestamp names the one folder
+        return _run(plan, args, world)
+    finally:
+        world.close()
+
+
+def _run(plan: Plan, args: argparse.Namespace, world: World) -> int:
+    from .runner.run import Runner
+
+    out = plan.out
+    runner = Runner(plan.config, out, args.argv, progress=not args.no_progress, debug=args.debug,
+                    world=world, plan=plan)  # fmt: skip
     try:
         outcome = runner.execute()
     except KeyboardInterrupt:
@@ -272,6 +296,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if not world.leader:
+        return 1 if outcome.incomplete or outcome.failures else 0
     print(outcome.summary_table)
     print(
         f"\n{outcome.computed} results computed; written to {outcome.out}"

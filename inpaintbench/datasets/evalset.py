@@ -11,6 +11,7 @@ never called.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ import numpy as np
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
 from ..frozen import load_manifest
-from .images import read_image, to_float_rgb
+from .entries import Entry, Loaded
+from .images import open_image, read_image, to_float_rgb
 
 
 class EvalSetDataset(Dataset):
@@ -43,6 +45,12 @@ class EvalSetDataset(Dataset):
         return self.root / self.images[image_id]
 
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
+        for entry in self.lazy_samples(split, image_size):
+            yield Sample(entry.image_id, entry.read().image)
+
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Entry]:
+        """One entry per image of the manifest (``entries.py``); every file was verified on opening, so
+        a failure to read one is an error, not a skip."""
         if split != "test":
             raise InpaintbenchError(
                 f"evaluation set {self.root} holds only test images; train with --train-dataset"
@@ -53,7 +61,7 @@ class EvalSetDataset(Dataset):
                 f"run it with --image-size {self.manifest['image_size']}"
             )
         for image_id, file in self.images.items():
-            yield Sample(image_id, to_float_rgb(read_image(self.root / file)))
+            yield Entry(image_id, partial(_read, self.root / file))
 
     def frozen_mask(self, regime: str, image_id: str) -> np.ndarray:
         if regime not in self.masks:
@@ -62,3 +70,8 @@ class EvalSetDataset(Dataset):
                 f"(it holds: {', '.join(self.masks)})"
             )
         return to_float_rgb(read_image(self.root / self.masks[regime][image_id]))[:, :, 0] >= 0.5
+
+
+def _read(path: Path) -> Loaded:
+    image, plain = open_image(path)
+    return Loaded(to_float_rgb(image), source=path if plain else None)

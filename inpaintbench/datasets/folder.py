@@ -6,11 +6,13 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
-from .images import fit_square, read_image
+from .entries import Entry, Loaded, decode_in_order
+from .images import load_square
 
 
 class FolderDataset(Dataset):
@@ -64,16 +66,26 @@ class FolderDataset(Dataset):
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         """Ids are POSIX paths relative to the root; unreadable files are skipped with a warning."""
         loaded = 0
-        for path in self.files():
-            try:
-                image = fit_square(read_image(path), image_size)
-            except Exception as exc:  # a bad file must never stop the run
-                self._skip(path, f"{type(exc).__name__}: {exc}")
-                continue
+        for entry, image in decode_in_order(self.lazy_samples(split, image_size)):
             loaded += 1
-            yield Sample(path.relative_to(self.root).as_posix(), image)
+            yield Sample(entry.image_id, image.image)
         if loaded == 0:
             raise InpaintbenchError(f"dataset folder '{self.root}' holds no readable images")
+
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Entry]:
+        """One entry per file in path order (``entries.py``); a file that does not decode is skipped."""
+        files = self.files()
+        if not files:
+            raise InpaintbenchError(f"dataset folder '{self.root}' holds no readable images")
+        for path in files:
+            yield Entry(
+                path.relative_to(self.root).as_posix(),
+                partial(_read_square, path, image_size),
+                partial(self._skip_failed, path),
+            )
+
+    def _skip_failed(self, path: Path, exc: BaseException) -> None:
+        self._skip(path, f"{type(exc).__name__}: {exc}")
 
     def _skip(self, path: Path, reason: str) -> None:
         """Warn and record once, although ``samples`` runs once per split."""
@@ -81,3 +93,8 @@ class FolderDataset(Dataset):
             return
         print(f"warning: skipped {path}: {reason}", file=sys.stderr)
         self.skipped.append({"path": str(path), "reason": reason})
+
+
+def _read_square(path: Path, size: int) -> Loaded:
+    image, lossless = load_square(path, size)
+    return Loaded(image, source=path if lossless else None)

@@ -21,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 HIGH_BIT_INTEGER_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+#: The EXIF tag that says how to rotate the stored pixels for display.
+ORIENTATION = 0x0112
 
 
 #: The most pixels one image may have (Pillow's own bomb limit, 89.5 MP, stays as it is): a small file
@@ -31,12 +33,20 @@ MAX_PIXELS = 64 * 2**20
 def read_image(path: Path | BinaryIO) -> Image.Image:
     """The decoded file (or bytes already read) in mode RGB or F; raises whatever Pillow raises for a
     bad file, and ValueError for one over ``MAX_PIXELS``, before decoding it."""
+    return open_image(path)[0]
+
+
+def open_image(path: Path | BinaryIO) -> tuple[Image.Image, bool]:
+    """``read_image``, and whether the file is a plain 8-bit RGB PNG (no alpha, palette, other depth or
+    EXIF rotation): then the decoded pixels are exactly the file's, and a copy of the file is a lossless
+    PNG of them."""
     with Image.open(path) as im:
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise ValueError(f"{width} x {height} is over the limit of {MAX_PIXELS:,} pixels per image")
         im.load()
-        return normalise_mode(ImageOps.exif_transpose(im))
+        plain = im.format == "PNG" and im.mode == "RGB" and im.getexif().get(ORIENTATION, 1) == 1
+        return normalise_mode(ImageOps.exif_transpose(im)), plain
 
 
 def normalise_mode(im: Image.Image) -> Image.Image:
@@ -75,3 +85,10 @@ def fit_square(im: Image.Image, size: int) -> np.ndarray:
     width, height = im.size
     left, top = (width - size) // 2, (height - size) // 2
     return to_float_rgb(im.crop((left, top, left + size, top + size)))
+
+
+def load_square(path: Path, size: int) -> tuple[np.ndarray, bool]:
+    """``fit_square`` of the file, and whether the file already holds exactly those pixels as a plain
+    RGB PNG (it is ``size`` x ``size``, so nothing was resampled or cropped)."""
+    im, plain = open_image(path)
+    return fit_square(im, size), plain and im.size == (size, size)

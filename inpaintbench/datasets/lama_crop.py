@@ -11,11 +11,15 @@ mask is served as the image's fixed mask for that regime (``frozen_mask``). Like
 the mask belongs to the dataset: the run's ``--seed`` does not change it, ``&seed=N`` does. The
 first masks are redrawn from equal seeds and compared, as ``masks.draw`` does for a run. A model
 still sees only the square, with its hole blanked by the runner. Other regimes of the same run are
-drawn on that square as usual. Masks are held in memory (one bool per pixel).
+drawn on that square as usual. A run takes each mask with its square (``Loaded.masks``); for readers of
+``samples`` the last ``KEPT`` masks stay available to ``frozen_mask``, so memory does not grow with the
+number of images (a mask is one bool per pixel: 262 KB at 512 px).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -25,6 +29,9 @@ from ..errors import InpaintbenchError
 from .images import resize_short_side, to_float_rgb
 
 OPTIONS = ("crop", "seed")
+#: How many of the latest masks ``mask`` can still serve to a reader of ``samples``, who asks right after
+#: each image.
+KEPT = 64
 
 
 class LamaCrop:
@@ -48,7 +55,9 @@ class LamaCrop:
             self.seed = int(options.get("seed", "0"))
         except ValueError:
             raise InpaintbenchError(f"dataset '{dataset}': seed= must be an integer") from None
-        self.masks: dict[str, np.ndarray] = {}
+        self.masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.checked = 0
+        self.lock = threading.Lock()
 
     def draw(self, image_id: str, height: int, width: int) -> tuple[np.ndarray, int]:
         from ..masks.draw import as_mask
@@ -62,16 +71,30 @@ class LamaCrop:
 
     def cut(self, image_id: str, image: Image.Image, size: int) -> np.ndarray:
         """The square LaMa's protocol scores for this image at ``size`` px; its mask is kept."""
+        return self.cut_with_mask(image_id, image, size)[0]
+
+    def cut_with_mask(self, image_id: str, image: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The square and its mask; safe to call from several threads at once."""
         from ..masks.draw import REDRAWN, irreproducible
 
         resized = to_float_rgb(resize_short_side(image, size))
         height, width = resized.shape[:2]
         mask, start = self.draw(image_id, height, width)
-        if len(self.masks) < REDRAWN and not np.array_equal(self.draw(image_id, height, width)[0], mask):
+        with self.lock:
+            check = self.checked < REDRAWN
+            self.checked += 1
+        if check and not np.array_equal(self.draw(image_id, height, width)[0], mask):
             raise irreproducible(self.generator, self.regime, image_id)
-        self.masks[image_id] = mask
+        with self.lock:
+            self.masks[image_id] = mask
+            self.masks.move_to_end(image_id)
+            while len(self.masks) > KEPT:
+                self.masks.popitem(last=False)
         square = resized[:, start : start + size] if width > height else resized[start : start + size]
-        return np.ascontiguousarray(square)
+        return np.ascontiguousarray(square), mask
 
     def mask(self, regime: str, image_id: str) -> np.ndarray | None:
-        return self.masks.get(image_id) if regime == self.regime else None
+        if regime != self.regime:
+            return None
+        with self.lock:
+            return self.masks.get(image_id)

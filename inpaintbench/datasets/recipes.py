@@ -24,6 +24,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,8 +33,9 @@ from PIL import Image
 
 from ..components import Sample
 from ..errors import InpaintbenchError
+from .entries import Entry, Loaded, decode_in_order
 from .folder import FolderDataset
-from .images import fit_square, read_image, resize_short_side, to_float_rgb
+from .images import fit_square, open_image, read_image, resize_short_side, to_float_rgb
 from .lama_crop import LamaCrop
 
 ENV_VAR = "INPAINTBENCH_RECIPES"
@@ -157,19 +159,31 @@ class RecipeDataset(FolderDataset):
 
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         """Ids are file names within the split's folder; missing or unreadable files are skipped."""
-        folder = self.folder(split)
         loaded = 0
+        for entry, image in decode_in_order(self.lazy_samples(split, image_size)):
+            loaded += 1
+            yield Sample(entry.image_id, image.image)
+        if loaded == 0:
+            folder = self.folder(split)
+            raise InpaintbenchError(f"dataset '{self.name}': no readable {split} images in {folder}")
+
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Entry]:
+        """One entry per file the recipe names, in its order (``entries.py``)."""
+        folder = self.folder(split)
         for name in self.recipe.split(split).expected(folder):
             path = folder / name
-            try:
-                image = self.preprocess(read_image(path), split, image_size, name)
-            except Exception as exc:  # a bad or missing file must never stop the run
-                self._skip(path, f"{type(exc).__name__}: {exc}")
-                continue
-            loaded += 1
-            yield Sample(name, image)
-        if loaded == 0:
-            raise InpaintbenchError(f"dataset '{self.name}': no readable {split} images in {folder}")
+            yield Entry(name, partial(self._read, path, split, image_size), partial(self._skip_failed, path))
+
+    def _read(self, path: Path, split: str, image_size: int) -> Loaded:
+        image, plain = open_image(path)
+        pixels = self.preprocess(image, split, image_size, path.name)
+        lossless = plain and image.size == (image_size, image_size) and self.fits_square(split)
+        return Loaded(pixels, source=path if lossless else None)
+
+    def fits_square(self, split: str) -> bool:
+        """Whether ``preprocess`` of ``split`` is ``fit_square``, which keeps an image already at the
+        run's size pixel for pixel."""
+        return True
 
 
 class ParisStreetView(RecipeDataset):
@@ -178,6 +192,9 @@ class ParisStreetView(RecipeDataset):
     recipe_name = "paris_streetview"
     #: The Context Encoder's load size for its 128 px crops.
     LOAD_SIZE_AT_128 = 350
+
+    def fits_square(self, split: str) -> bool:
+        return split == "test"
 
     def preprocess(self, image: Image.Image, split: str, image_size: int, image_id: str) -> np.ndarray:
         if split == "test":
@@ -211,6 +228,15 @@ class Places365(RecipeDataset):
         if self.crop is None or split != "test":
             return super().preprocess(image, split, image_size, image_id)
         return self.crop.cut(image_id, image, image_size)
+
+    def _read(self, path: Path, split: str, image_size: int) -> Loaded:
+        if self.crop is None or split != "test":
+            return super()._read(path, split, image_size)
+        square, mask = self.crop.cut_with_mask(path.name, read_image(path), image_size)
+        return Loaded(square, {self.crop.regime: mask})
+
+    def fits_square(self, split: str) -> bool:
+        return self.crop is None or split != "test"
 
     def frozen_mask(self, regime: str, image_id: str) -> np.ndarray | None:
         return None if self.crop is None else self.crop.mask(regime, image_id)

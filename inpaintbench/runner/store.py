@@ -4,25 +4,38 @@ Every batch of per-image results is committed as soon as it is computed (WAL jou
 killed at any point keeps everything finished and a rerun skips it. The per-image features of set-level
 metrics (``features`` for the predictions, ``real_features`` for the ground truth, float32 vectors) are
 committed with the batch they belong to, so the set values (``set_scores``) can be computed at the end of
-any run from everything stored.
+any run from everything stored. ``images`` lists the dataset as the stream met it (position, id, a sha256
+of the pixels, NULL for an input that was skipped), so a resumed run can tell a changed image before it
+commits a row for it (``identity.py``).
+
+Under torchrun each rank writes a store of its own (``shards/rank-NNNNN.sqlite``, one writer, no shared
+memory, so it works on a network file system too) and reads the folder's store read-only; rank 0 merges
+the shards into the folder's store when the ranks are done, or when the next run starts after a kill.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InpaintbenchError
-from .files import writing
+from .files import DiskFull, is_no_space, writing
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,7 +66,13 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, argv TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS images (
+    position INTEGER PRIMARY KEY, image TEXT NOT NULL, digest TEXT
+);
+CREATE INDEX IF NOT EXISTS images_by_id ON images (image);
 """
+#: Tables a shard's rows are copied from, into the same table of the folder's store.
+MERGED = ("samples", "scores", "features", "real_features")
 
 
 @dataclass
@@ -89,17 +108,32 @@ CORE_TABLES = ("meta", "samples")
 START_OVER = "move it away to start over (the finished rows in it cannot be read)"
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Run the method holding the store's lock: the run's threads (the model's, the metrics') share one
+    connection, and a transaction must never take in another thread's statements."""
+
+    @functools.wraps(method)
+    def locked(self: ResultStore, *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class ResultStore:
     """The store of one run folder. Opening it changes nothing until ``open_session``: a corrupt or
     foreign file is refused first, so nothing in the folder is rewritten before that error."""
 
-    def __init__(self, path: Path, argv: list[str]) -> None:
+    def __init__(self, path: Path, argv: list[str], exclusive: bool = False) -> None:
         self.path = path
         self.argv = argv
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
+        self.lock = threading.RLock()
         try:
             self._check_readable()
             with writing(path):
+                if exclusive:  # one writer, no -shm file: safe on a network file system
+                    self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
@@ -113,9 +147,12 @@ class ResultStore:
         or SQLite without our tables; an empty or new file is a new store."""
         try:
             tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            problems = [r[0] for r in self.db.execute("PRAGMA quick_check")] if tables else ["ok"]
         except sqlite3.DatabaseError as exc:
             raise InpaintbenchError(f"{self.path} cannot be read ({exc}): {START_OVER}") from None
+        try:
+            problems = [r[0] for r in self.db.execute("PRAGMA quick_check")] if tables else ["ok"]
+        except sqlite3.DatabaseError as exc:  # a page the check itself cannot walk
+            problems = [str(exc)]
         if problems != ["ok"]:
             found = " ".join(problems[0].split())
             raise InpaintbenchError(f"{self.path} is damaged (SQLite says: {found}): {START_OVER}")
@@ -126,14 +163,39 @@ class ResultStore:
                 f"'{missing[0]}'): move it away, or use another --out"
             )
 
+    @classmethod
+    def reader(cls, path: Path) -> ResultStore:
+        """The store opened read-only without locks, for ranks that only look things up while nobody
+        writes it (rank 0 checkpoints it first, so the file alone holds everything)."""
+        store = cls.__new__(cls)
+        store.path, store.argv, store.session, store.lock = path, [], 0, threading.RLock()
+        store.db = sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        return store
+
     def close(self) -> None:
         self.db.close()
 
+    def checkpoint(self) -> None:
+        """Move everything from the WAL into the database file, so a read-only reader needs the file only."""
+        with writing(self.path):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @_locked
+    def set_meta(self, key: str, value: Any) -> None:
+        with writing(self.path):
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
+            )
+
     # -- run identity -------------------------------------------------------------------------
+    @_locked
     def get_meta(self, key: str) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    @_locked
     def open_session(self, identity: dict[str, Any]) -> dict[str, Any] | None:
         """Claim the store for ``identity`` (the settings its rows depend on) and record this invocation.
 
@@ -158,10 +220,27 @@ class ResultStore:
         return None
 
     # -- results ------------------------------------------------------------------------------
+    @_locked
     def done(self, model: str, mask: str) -> set[str]:
         rows = self.db.execute("SELECT image FROM samples WHERE model = ? AND mask = ?", (model, mask))
         return {r[0] for r in rows}
 
+    @_locked
+    def done_among(self, model: str, mask: str, images: list[str]) -> set[str]:
+        """Which of ``images`` have a stored row for (model, mask)."""
+        return self._among(
+            "SELECT image FROM samples WHERE model = ? AND mask = ? AND image IN ", (model, mask), images
+        )
+
+    def _among(self, sql: str, args: tuple[Any, ...], images: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(images), 500):  # SQLite's limit on bound parameters
+            chunk = images[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"{sql}({marks})", (*args, *chunk)))
+        return found
+
+    @_locked
     def add(self, rows: Iterable[Row]) -> None:
         """Store a batch atomically: either every row of it survives a crash or none does."""
         with writing(self.path), self.db:
@@ -183,11 +262,81 @@ class ResultStore:
                     [(r.model, r.mask, r.image, key, _pack(v)) for key, v in r.features.items()],
                 )
 
+    # -- the dataset as the stream met it ----------------------------------------------------------------
+    @_locked
+    def listed(self, first: int, last: int) -> dict[int, tuple[str, str | None]]:
+        """The stored entries at positions ``first``..``last``: position -> (image id, digest or None)."""
+        rows = self.db.execute(
+            "SELECT position, image, digest FROM images WHERE position BETWEEN ? AND ?", (first, last)
+        )
+        return {p: (image, digest) for p, image, digest in rows}
+
+    @_locked
+    def add_listed(self, entries: list[tuple[int, str, str | None]]) -> None:
+        """Record (position, image id, digest or None for a skipped input), before any row of them."""
+        with writing(self.path), self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO images VALUES (?, ?, ?)", entries)
+
+    @_locked
+    def listing(self) -> tuple[int, str]:
+        """How many usable images are listed, and the dataset fingerprint: sha256 over every usable
+        image's id and pixel digest in dataset order (equal fingerprints mean the same data)."""
+        h = hashlib.sha256()
+        count = 0
+        for image, digest in self.db.execute(
+            "SELECT image, digest FROM images WHERE digest IS NOT NULL ORDER BY position"
+        ):
+            h.update(f"{image}\0{digest}\n".encode())
+            count += 1
+        return count, h.hexdigest()
+
+    def merge(self, shard: Path) -> None:
+        """Copy a rank's store into this one and remove it; merging the same shard twice (a kill between
+        the commit and the removal) adds nothing."""
+        try:
+            self.db.execute("ATTACH DATABASE ? AS shard", (str(shard),))
+        except sqlite3.DatabaseError as exc:
+            raise InpaintbenchError(
+                f"{shard} cannot be read ({exc}): move it away to go on without it"
+            ) from None
+        try:
+            token = self.db.execute("SELECT value FROM shard.meta WHERE key = 'shard'").fetchone()
+            marker = f"merged:{json.loads(token[0]) if token else shard.name}"
+            with writing(self.path), self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                if self.get_meta(marker) is None:
+                    for table in MERGED:
+                        self.db.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM shard.{table}")
+                    self.db.execute("INSERT OR REPLACE INTO images SELECT * FROM shard.images")
+                    self.db.execute(
+                        "INSERT INTO events (session, kind, payload) "
+                        "SELECT session, kind, payload FROM shard.events ORDER BY id"
+                    )
+                    self.db.execute("INSERT INTO meta (key, value) VALUES (?, 'true')", (marker,))
+        except sqlite3.DatabaseError as exc:
+            if is_no_space(exc):
+                raise DiskFull(self.path) from None
+            raise InpaintbenchError(
+                f"{shard} cannot be read ({exc}): move it away to go on without it"
+            ) from None
+        finally:
+            self.db.execute("DETACH DATABASE shard")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{shard}{suffix}").unlink(missing_ok=True)
+
     # -- set-level metrics ------------------------------------------------------------------------
+    @_locked
     def real_done(self, key: str) -> set[str]:
         """The images whose ground-truth features under ``key`` are stored."""
         return {r[0] for r in self.db.execute("SELECT image FROM real_features WHERE key = ?", (key,))}
 
+    @_locked
+    def real_done_among(self, key: str, images: list[str]) -> set[str]:
+        """Which of ``images`` have their ground-truth features under ``key`` stored."""
+        return self._among("SELECT image FROM real_features WHERE key = ? AND image IN ", (key,), images)
+
+    @_locked
     def add_real_features(self, key: str, images: list[str], vectors: np.ndarray) -> None:
         """Store a batch of ground-truth features atomically, like a batch of results."""
         with writing(self.path), self.db:
@@ -225,12 +374,18 @@ class ResultStore:
                 out[metric][(model, mask)] = (math.nan if value is None else value, n)
         return out
 
+    def row_counts(self) -> dict[tuple[str, str], int]:
+        """Rows stored per (model, mask)."""
+        rows = self.db.execute("SELECT model, mask, COUNT(*) FROM samples GROUP BY model, mask")
+        return {(model, mask): n for model, mask, n in rows}
+
     def session_counts(self) -> dict[int, int]:
         """How many results each invocation computed: a resumed run recomputes nothing finished."""
         counts = dict(self.db.execute("SELECT session, COUNT(*) FROM samples GROUP BY session").fetchall())
         return {s: counts.get(s, 0) for (s,) in self.db.execute("SELECT id FROM sessions")}
 
     # -- events (failures, skipped inputs, metrics not computed) ------------------------------------
+    @_locked
     def add_event(self, kind: str, payload: dict[str, Any]) -> None:
         with writing(self.path):
             self.db.execute(
@@ -238,6 +393,7 @@ class ResultStore:
                 (self.session, kind, json.dumps(payload)),
             )
 
+    @_locked
     def events(self, kind: str, session_only: bool = False) -> list[dict[str, Any]]:
         sql = "SELECT payload FROM events WHERE kind = ?" + (" AND session = ?" if session_only else "")
         args = (kind, self.session) if session_only else (kind,)
@@ -249,9 +405,15 @@ class ResultStore:
         return [{"id": i, "started": s, "argv": json.loads(a), "computed": counts[i]} for i, s, a in rows]
 
     def results_frame(self, metrics: list[str]) -> pd.DataFrame:
-        """The wide results table: model, mask, image, hole_ratio, one column per metric, checkpoint."""
+        """The wide results table: model, mask, image, hole_ratio, one column per metric, checkpoint, and
+        ``position`` (the image's place in the dataset; NaN for an image the listing lacks)."""
+        import pandas as pd
+
         samples = pd.read_sql_query(
-            "SELECT model, mask, image, hole_ratio, checkpoint FROM samples ORDER BY model, mask, image",
+            "SELECT s.model, s.mask, s.image, s.hole_ratio, s.checkpoint, "
+            "(SELECT MIN(position) FROM images i WHERE i.image = s.image AND i.digest IS NOT NULL) "
+            "AS position "
+            "FROM samples s ORDER BY s.model, s.mask, s.image",
             self.db,
         )
         scores = pd.read_sql_query("SELECT model, mask, image, metric, value FROM scores", self.db)
@@ -262,4 +424,4 @@ class ResultStore:
         for name in metrics:
             if name not in frame:
                 frame[name] = float("nan")
-        return frame[["model", "mask", "image", "hole_ratio", *metrics, "checkpoint"]]
+        return frame[["model", "mask", "image", "hole_ratio", *metrics, "checkpoint", "position"]]

@@ -1,0 +1,128 @@
+"""The metrics of a run: set up once, applied to every scored batch, each on its own copies of the inputs.
+
+Per-image metrics give one value per image and row; set-level metrics (fid, kid) give per-image features,
+stored with each batch (predictions) and once per image (ground truth), and their values are computed at
+the end of the run from everything stored (``sets.py``). A metric that fails is named and dropped for the
+rest of the run (``failures.py``); the others go on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..components import Metric, MetricUnavailable, SetMetric
+from .failures import Failures
+from .outputs import validate_features, validate_scores, validate_set_value
+from .sets import feature_groups, set_metrics
+from .store import ResultStore
+
+
+class Scoring:
+    """The metrics still in the run, and the time each has taken."""
+
+    def __init__(self, metrics: dict[str, Metric], failures: Failures, timings: dict[str, Any]) -> None:
+        self.metrics = dict(metrics)
+        self.failures = failures
+        self.metric_s: dict[str, float] = timings.setdefault("metric_s", {})
+        self.features_s: dict[str, float] = timings.setdefault("features_s", {})
+
+    def setup(self, device: torch.device) -> None:
+        """Set every metric up on ``device``; one that cannot run here is listed as not computed."""
+        for name, metric in list(self.metrics.items()):
+            try:
+                metric.setup(device)
+                if isinstance(metric, SetMetric) and not isinstance(metric.feature_key(), str):
+                    raise TypeError("feature_key() must return a str")  # charged here, not mid-run
+            except MetricUnavailable as exc:
+                reason = str(exc)
+            except Exception as exc:
+                reason = f"setup failed: {type(exc).__name__}: {exc}"
+            else:
+                continue
+            del self.metrics[name]
+            self.failures.metric_unavailable(name, reason)
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        """Feature key -> the set-level metrics reading it (one extraction serves a group)."""
+        return feature_groups(self.metrics)
+
+    def score(
+        self, pred: torch.Tensor, images: torch.Tensor, holes: torch.Tensor, model: str, regime: str
+    ) -> dict[str, list[float]]:
+        """Every per-image metric on one batch, each on its own copies of the inputs, so a metric that
+        edits them in place cannot change what the next one scores."""
+        scores: dict[str, list[float]] = {}
+        for name, metric in list(self.metrics.items()):
+            if isinstance(metric, SetMetric):
+                continue
+            t0 = time.perf_counter()
+            try:
+                with torch.no_grad():
+                    inputs = (pred.clone(), images.clone(), holes.clone())
+                    values = validate_scores(metric.compute(*inputs), len(pred))
+            except Exception as exc:
+                del self.metrics[name]
+                self.failures.metric(name, model, regime, exc)
+                continue
+            scores[name] = values
+            self.metric_s[name] = round(self.metric_s.get(name, 0.0) + time.perf_counter() - t0, 4)
+        return scores
+
+    def features(self, images: torch.Tensor, model: str, regime: str) -> dict[str, np.ndarray]:
+        """The n x D features of one batch per feature group, extracted from a copy of the images. A group
+        whose extraction raises or returns anything but one finite vector per image loses its metrics."""
+        out = {}
+        for key, names in self.groups.items():
+            t0 = time.perf_counter()
+            try:
+                with torch.no_grad():
+                    out[key] = validate_features(self.metrics[names[0]].features(images.clone()), len(images))
+            except Exception as exc:
+                for name in names:
+                    del self.metrics[name]
+                    self.failures.metric(name, model, regime, exc)
+                continue
+            self.features_s[key] = round(self.features_s.get(key, 0.0) + time.perf_counter() - t0, 4)
+        return out
+
+    def real_features(
+        self, images: torch.Tensor, image_ids: list[str], reader: ResultStore, writer: ResultStore
+    ) -> None:
+        """The ground truth's features for the images of a batch that lack them (once per image: they do
+        not depend on the regime), committed at once like the results."""
+        groups = self.groups
+        if not groups:
+            return
+        lacking = {key: set(image_ids) - reader.real_done_among(key, image_ids) for key in groups}
+        wanted = [k for k, image in enumerate(image_ids) if any(image in ids for ids in lacking.values())]
+        if not wanted:
+            return
+        index = torch.tensor(wanted, device=images.device)
+        found = self.features(images.index_select(0, index), "ground truth", "test images")
+        for key, vectors in found.items():
+            new = [j for j, k in enumerate(wanted) if image_ids[k] in lacking[key]]
+            writer.add_real_features(key, [image_ids[wanted[j]] for j in new], vectors[new])
+
+    def compute_sets(self, store: ResultStore, models: list[str], regimes: list[str]) -> None:
+        """Each set-level metric over each (model, regime)'s stored features against the ground truth of
+        the same images, stored. Values of a metric that cannot run this time stay as last stored."""
+        for name, metric in set_metrics(self.metrics).items():
+            t0 = time.perf_counter()
+            for spec, regime in itertools.product(models, regimes):
+                images, pred, real = store.paired_features(spec, regime, metric.feature_key())
+                if not images:
+                    continue
+                try:
+                    value = validate_set_value(metric.compute_set(pred, real))
+                except Exception as exc:
+                    del self.metrics[name]
+                    self.failures.metric(name, spec, regime, exc)
+                    break
+                store.set_set_value(spec, regime, name, value, len(images))
+            self.metric_s[name] = round(time.perf_counter() - t0, 4)

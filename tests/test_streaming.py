@@ -1,0 +1,236 @@
+"""The streaming run: names checked before torch is imported, a changed dataset refused on resume before a
+row from it is committed, ground truth copied when the dataset's file is a lossless PNG of it, and peak
+memory flat in the number of images, and metric values that do not depend on the overlap's timing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import cli_env, run_cli
+from PIL import Image
+
+from inpaintbench import Metric, Model
+from inpaintbench.plugins import build_registry
+from inpaintbench.runner import layout
+from inpaintbench.runner.run import RunConfig, Runner
+
+NO_TORCH = (
+    "import sys\n"
+    "from inpaintbench.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "print('torch imported' if 'torch' in sys.modules else 'torch not imported')\n"
+    "sys.exit(rc)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("flag", "spec", "kind"),
+    [("--model", "mean_fil", "model"), ("--masks", "centre", "mask"), ("--metrics", "psnrr", "metric"),
+     ("--dataset", "sample", "dataset")],
+)  # fmt: skip
+def test_a_misspelt_name_fails_before_torch_is_imported(tmp_path, flag, spec, kind):
+    args = {"--model": "mean_fill", "--masks": "center", "--metrics": "psnr", "--dataset": "samples"}
+    args[flag] = spec
+    argv = ["run", *[x for kv in args.items() for x in kv], "--out", str(tmp_path / "run")]
+    command = [sys.executable, "-c", NO_TORCH, *argv]
+    result = subprocess.run(command, capture_output=True, text=True, env=cli_env())
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: unknown {kind} '{spec}' (known: ")
+    assert result.stdout.strip() == "torch not imported"
+    assert not (tmp_path / "run").exists()
+
+
+def _image(path: Path, seed: int, size: tuple[int, int] = (40, 40)) -> None:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (*size[::-1], 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """Four PNGs at the run's size (32 px), one larger JPEG, one file that does not decode."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for i in range(4):
+        _image(root / f"{i}.png", i, (32, 32))
+    _image(root / "4.jpg", 4, (48, 40))
+    (root / "5.png").write_bytes(b"broken")
+    return root
+
+
+def _run(folder: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run_cli(
+        "run", "--model", "mean_fill", "--masks", "center", "--metrics", "psnr",
+        "--dataset", f"folder:{folder}", "--image-size", "32", "--batch-size", "2", "--no-progress",
+        "--out", str(out), *extra,
+    )  # fmt: skip
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != layout.LOCK}
+
+
+def test_the_ground_truth_is_copied_from_a_lossless_png_and_encoded_otherwise(folder, tmp_path):
+    out = tmp_path / "run"
+    assert _run(folder, out).returncode == 0
+    for i in range(4):
+        assert layout.target_png(out, f"{i}.png").read_bytes() == (folder / f"{i}.png").read_bytes()
+    encoded = np.asarray(Image.open(layout.target_png(out, "4.jpg")))
+    assert encoded.shape == (32, 32, 3)
+    run = json.loads((out / layout.RUN_JSON).read_text())
+    assert [s["path"] for s in run["skipped_inputs"]] == [str(folder / "5.png")]
+    assert run["dataset"]["n_images"] == 5 and len(run["dataset"]["fingerprint"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("change", "expected", "first_batch"),
+    [
+        (lambda d: _image(d / "2.png", 99, (32, 32)), "the pixels of image '2.png' changed", False),
+        (lambda d: _image(d / "9.png", 9, (32, 32)), "the dataset now has more than its 6 inputs", False),
+        (lambda d: (d / "1.png").rename(d / "1b.png"), "input 2 is '1b.png', not '1.png'", True),
+        (lambda d: (d / "5.png").unlink(), "the dataset now has 5 inputs, not 6", False),
+        (lambda d: (d / "0.png").write_bytes(b"broken now"), "image '0.png' cannot be read now", True),
+    ],
+)
+def test_resuming_on_other_data_is_refused_before_its_rows(folder, tmp_path, change, expected, first_batch):
+    """Refused before a row is committed for the changed input; in the first batch, before the folder is
+    touched at all."""
+    out = tmp_path / "run"
+    assert _run(folder, out).returncode == 0
+    rows = pd.read_csv(out / layout.RESULTS_CSV)
+    change(folder)
+    result = run_cli("run", "--resume", str(out), "--no-progress")
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    advice = "use another --out, or the same dataset to resume"
+    assert line == f"error: {out} holds a run on other data: {expected}; {advice}"
+    with sqlite3.connect(out / layout.RESULTS_DB) as db:
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (len(rows),)
+    if first_batch:
+        pd.testing.assert_frame_equal(pd.read_csv(out / layout.RESULTS_CSV), rows)
+
+
+def test_a_store_from_before_the_listing_is_checked_against_its_fingerprint(folder, tmp_path):
+    """A folder written before per-image digests: its identity's fingerprint (sha256 over every image's
+    id and float32 pixels) is checked once by reading the dataset, then the folder is listed."""
+    out = tmp_path / "run"
+    assert _run(folder, out, "--limit", "3").returncode == 0
+    from inpaintbench.datasets.folder import FolderDataset
+
+    h = hashlib.sha256()
+    for sample in list(FolderDataset(str(folder)).samples("test", 32))[:3]:
+        h.update(sample.image_id.encode() + b"\0")
+        h.update(np.ascontiguousarray(sample.image, dtype=np.float32).tobytes())
+
+    def make_legacy(fingerprint: str) -> None:
+        with sqlite3.connect(out / layout.RESULTS_DB) as db:
+            identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
+            legacy = json.dumps(identity | {"fingerprint": fingerprint})
+            db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (legacy,))
+            db.execute("DELETE FROM meta WHERE key = 'listing_end'")
+            db.execute("DELETE FROM images")
+
+    make_legacy("0" * 64)
+    refused = run_cli("run", "--resume", str(out), "--no-progress")
+    assert refused.returncode == 2 and f"holds a run with fingerprint='{'0' * 64}'" in refused.stderr
+    make_legacy(h.hexdigest())
+    resumed = run_cli("run", "--resume", str(out), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(out / layout.RESULTS_DB) as db:
+        assert db.execute("SELECT COUNT(*) FROM images WHERE digest IS NOT NULL").fetchone() == (3,)
+
+
+#: Runs the CLI and prints the process's own peak RSS in KiB.
+PEAK = (
+    "import resource, sys\n"
+    "from inpaintbench.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "sys.exit(rc)\n"
+)
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_number_of_images(tmp_path):
+    """64 photos at 512 px against 16, in batches of 4 (both past the first batches, when the pipeline fills
+    up): a runner holding every decoded image (3 MB each as float32) and mask would need some 160 MB more
+    for the larger run; this one stays within noise (measured: within 40 MB)."""
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (512, 683, 3), dtype=np.uint8)
+    for i in range(64):
+        Image.fromarray(np.roll(base, 7 * i, axis=1)).save(data / f"{i:03d}.jpg", quality=85)
+    peaks = {}
+    for n in (16, 64):
+        argv = ["run", "--model", "mean_fill", "--masks", "center,random", "--metrics", "psnr", "--no-images"]
+        argv += ["--dataset", f"folder:{data}", "--image-size", "512", "--batch-size", "4", "--limit", str(n)]
+        argv += ["--no-progress", "--out", str(tmp_path / f"run{n}")]
+        command = [sys.executable, "-c", PEAK, *argv]
+        done = subprocess.run(command, capture_output=True, text=True, env=cli_env())
+        assert done.returncode == 0, done.stderr
+        peaks[n] = int(done.stdout.strip().splitlines()[-1]) / 1024
+    assert peaks[64] < peaks[16] + 90, peaks
+
+
+class SlowPrepare(Model):
+    name = "slow_prepare"
+    description = "Mid grey after a slow prepare, as a model that trains there."
+
+    def prepare(self, ctx):
+        time.sleep(0.5)
+
+    def inpaint(self, batch):
+        return batch.images * 0 + 0.5
+
+
+class SlowGrey(Model):
+    name = "slow_grey"
+    description = "Mid grey, slowly."
+
+    def inpaint(self, batch):
+        time.sleep(0.1)
+        return batch.images * 0 + 0.5
+
+
+class ThreadsSeen(Metric):
+    name = "threads_seen"
+    description = "torch's intra-op thread count while the metric runs (slowly, to widen any overlap)."
+    higher_is_better = False
+
+    def compute(self, pred, target, mask):
+        time.sleep(0.1)
+        return torch.full((pred.shape[0],), float(torch.get_num_threads()))
+
+
+def test_metrics_run_on_the_evaluation_threads_while_a_model_prepares(tmp_path, monkeypatch):
+    """A model's prepare gets every CPU, so a metric scoring the first model's batch while the second
+    prepares would run on that count (with OpenMP the scoring thread keeps the count it first meets for
+    the whole run), and a convolution's sums, such as LPIPS's or Inception's, in another order: values
+    would depend on timing. Every score is taken on the evaluation's count."""
+    registry = build_registry()
+    for model in (SlowPrepare, SlowGrey):
+        registry.components["model"][model.name] = model
+    registry.components["metric"][ThreadsSeen.name] = ThreadsSeen
+    monkeypatch.setenv("INPAINTBENCH_WORKERS", "64")  # loaders take every CPU: the evaluation gets 1 thread
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # what a prepare gets back
+    try:
+        # one regime and small images: the scoring thread's first parallel op is the metric's, 0.1 s in
+        config = RunConfig(models=["slow_grey", "slow_prepare"], masks=["center"], metrics=["threads_seen"],
+                           image_size=16, limit=6, batch_size=2, save_images=False)  # fmt: skip
+        Runner(config, tmp_path / "run", ["run"], progress=False, registry=registry, log=print).execute()
+    finally:
+        torch.set_num_threads(before)
+    seen = pd.read_csv(tmp_path / "run" / layout.RESULTS_CSV)["threads_seen"]
+    assert len(seen) == 2 * 6 and set(seen) == {1.0}, seen.value_counts()
