@@ -89,16 +89,17 @@ class TrainConfig:
             "set, or minutes or epochs (training needs an end)",
         )
 
-    def key(self, data_fingerprint: str, device_kind: str) -> str:
+    def key(self, data_fingerprint: str, device_kind: str, world_size: int = 1) -> str:
         """Cache key: this resolved configuration (precision and thread count as trained), the training
-        data it learns from and the kind of device, so that runs computing other bits never share a
-        folder."""
+        data it learns from, the kind of device and, for several processes (torchrun), their number, so
+        that runs computing other bits never share a folder. One process keeps the keys it had."""
         if self.precision == "auto":
             raise ValueError("the cache key needs the resolved precision (hardware.resolved)")
-        text = json.dumps(
-            {"config": asdict(self), "data": data_fingerprint, "device_kind": device_kind}, sort_keys=True
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        record: dict[str, Any] = {"config": asdict(self), "data": data_fingerprint}
+        record["device_kind"] = device_kind
+        if world_size != 1:
+            record["world_size"] = world_size
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     def length(self, n_images: int) -> str:
         """What sets the training length: ``minutes`` whenever a wall-clock budget is set (the step count,

@@ -48,6 +48,7 @@ def network_record(ckpt: Checkpoint, views: int) -> dict[str, Any]:
         "precision": meta.get("precision"),
         "device_kind": meta.get("device_kind"),
         "threads": meta.get("threads"),
+        "world_size": meta.get("world_size"),
         "length": meta.get("length"),
         "minutes_budget": meta.get("minutes_budget"),
         "test_views": views,
@@ -56,6 +57,10 @@ def network_record(ckpt: Checkpoint, views: int) -> dict[str, Any]:
         "output": network_output(ckpt.config.mode, ckpt.config.overlap),
         "origin": meta.get("origin", "trained by inpaintbench-context-encoder"),
     }
+
+
+def _silent(_: str) -> None:
+    """The log of ranks other than 0: rank 0 speaks for the run."""
 
 
 def describe_length(cfg: TrainConfig, n_images: int) -> str:
@@ -98,6 +103,7 @@ class ContextEncoder(Model):
         "lr_decay": "1: learning rates fall linearly to zero over the training length",
         "tta": "views averaged at test time: 1, 2 (mirror) or 8 (turns too); default: what it trained with",
         "checkpoint": "checkpoints to load instead of training, comma-separated (or a released .t7 file)",
+        "image_cache": "auto (default), 1 or 0: decoded training images cached on disk and cropped there",
         "mode": "center or random: the network inpaintbench train trains",
         "out": "checkpoint folder of inpaintbench train",
     }
@@ -176,22 +182,31 @@ class ContextEncoder(Model):
     def _train_or_reuse(self, ctx: PrepareContext, cfg: TrainConfig, out: Path | None) -> Checkpoint:
         """The checkpoint trained for ``cfg`` on ``ctx.train_dataset``, trained or resumed if needed."""
         from .checkpoint import find_checkpoint
-        from .data import load_training_images
+        from .distributed import join, local_device
         from .hardware import device_kind, resolved
+        from .stream import open_training_images
         from .trainer import train
 
+        device = local_device(ctx.device)
+        ranks = join(device)  # under torchrun: every rank trains, on its share of each batch
         if cfg.load_size not in self._images:
-            self._images[cfg.load_size] = load_training_images(ctx.train_dataset, cfg.load_size)
+            choice = ctx.options.get("image_cache", "auto")
+            data = open_training_images(ctx.train_dataset, cfg.load_size, Path(ctx.cache_dir), choice, ranks)
+            self._images[cfg.load_size] = data
         data = self._images[cfg.load_size]
-        cfg = resolved(cfg, ctx.device)
-        key = cfg.key(data.fingerprint, device_kind(ctx.device))
+        cfg = resolved(cfg, device)
+        key = cfg.key(data.fingerprint, device_kind(device), ranks.size)
         directory = out or Path(ctx.cache_dir) / f"context_encoder-{cfg.mode}-{key}"
         masks = get_registry().get("mask", "random") if cfg.mode == "random" else None
         earlier = find_checkpoint(directory)
-        ckpt = train(cfg, data, directory, ctx.device, ctx.log, ctx.progress, masks)
+        log = ctx.log if ranks.leader else _silent
+        ckpt = train(cfg, data, directory, device, log, ctx.progress and ranks.leader, masks)
+        if not ranks.leader:
+            return ckpt
         how = "trained earlier" if earlier is not None and earlier.complete else "trained now"
         minutes = ckpt.meta["elapsed_s"] / 60
         threads = f", {cfg.threads} threads" if cfg.threads else ""
+        threads += f", {ranks.size} processes" if ranks.distributed else ""
         ctx.log(
             f"context_encoder: {cfg.mode} network ({how}: {ckpt.step} steps in {minutes:.1f} min, "
             f"{describe_length(cfg, len(data))}; {cfg.precision} on {device_kind(ctx.device)}{threads}) "

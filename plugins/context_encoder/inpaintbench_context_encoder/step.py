@@ -16,6 +16,8 @@ allocator setting that removes per-step page faults is the trainer's (``hardware
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -60,6 +62,14 @@ class TrainStep:
         self.l2_weights = (
             centre_l2_weights(cfg.overlap, cfg.overlap_weight, device) if cfg.mode == "center" else None
         )
+        #: Several processes (``distributed.Ranks.average_``): called with both networks' gradients, their
+        #: float buffers (batch norm statistics) and the losses, which it averages in place over the ranks.
+        self.reduce: Callable[[Sequence[torch.Tensor]], None] | None = None
+
+    def state(self) -> list[torch.Tensor]:
+        """Both networks' parameters and buffers: what replicas must agree on."""
+        nets = (self.gen, self.disc)
+        return [t for net in nets for t in (*net.parameters(), *net.buffers())]
 
     def scale_learning_rates(self, factor: float) -> None:
         """Both learning rates at ``factor`` times the configured ones (their 10:1 ratio kept)."""
@@ -98,9 +108,13 @@ class TrainStep:
         g_params = list(self.gen.parameters())
         grads_d = torch.autograd.grad(loss_d, d_params, retain_graph=True)
         grads_g = torch.autograd.grad(loss_g, g_params)
+        losses = torch.stack([loss_d, adv, l2, loss_g]).detach()
+        if self.reduce is not None:
+            buffers = [b for net in (self.gen, self.disc) for b in net.buffers() if b.is_floating_point()]
+            self.reduce([*grads_d, *grads_g, *buffers, losses])
         for params, grads in ((d_params, grads_d), (g_params, grads_g)):
             for p, g in zip(params, grads, strict=True):
                 p.grad = g
         self.opt_d.step()
         self.opt_g.step()
-        return {"d": loss_d.detach(), "g_adv": adv.detach(), "g_l2": l2.detach(), "g": loss_g.detach()}
+        return dict(zip(("d", "g_adv", "g_l2", "g"), losses.unbind(), strict=True))

@@ -1,9 +1,14 @@
-"""The training loop: budgets, resuming, periodic checkpoints, loss log and preview grids."""
+"""The training loop: budgets, resuming, periodic checkpoints, loss log and preview grids.
+
+Under torchrun (``distributed.py``) every rank runs this loop on its slice of each global batch; the
+step averages gradients, batch norm statistics and losses, so the replicas stay identical and rank 0
+alone writes the checkpoints, ``losses.csv`` and the preview grids, the others returning its final
+checkpoint. A checkpoint records the world size and is continued only by as many processes.
+"""
 
 from __future__ import annotations
 
 import math
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -18,7 +23,8 @@ from inpaintbench import InpaintbenchError, MaskGenerator, stable_seed
 from . import __version__
 from .checkpoint import Checkpoint, find_checkpoint, restore, save_checkpoint
 from .config import TrainConfig, default_views
-from .data import Crops, TrainingImages, batches
+from .data import Crops, Shard, TrainingImages, batches, loader_workers
+from .distributed import Ranks, join, local_device
 from .hardware import device_kind, keep_freed_memory, resolved
 from .infer import inpaint_centre, inpaint_random
 from .logs import LossLog, save_grid
@@ -53,8 +59,10 @@ def train(
     checkpoint. A checkpoint there of the same recipe, data and device kind is continued (its step
     count and training time carry on, so a larger ``steps`` or ``minutes`` extends it); one of another
     is an error (the directory belongs to that run). Runs on ``cfg``'s resolved thread count
-    (``hardware.resolved``) and restores torch's afterwards.
+    (``hardware.resolved``) and restores torch's afterwards. Under torchrun every rank calls it with
+    the same arguments (a bare ``cuda`` is this rank's GPU, ``distributed.local_device``).
     """
+    device = local_device(device)
     cfg = resolved(cfg, device)
     before = torch.get_num_threads()
     if cfg.threads is not None:
@@ -80,7 +88,14 @@ def _train(
     step gives the same weights), so a length in steps or epochs gives the same bits however fast the
     machine runs."""
     kind = device_kind(device)
+    ranks = join(device)
+    per_rank = per_rank_batch(cfg, ranks)
     existing = find_checkpoint(directory)
+    there = None if existing is None else existing.meta["weights_sha256"]
+    ranks.agree(
+        f"the training run in '{directory}' (configuration, data, device kind, checkpoint there)",
+        (cfg.to_json(), data.fingerprint, kind, there),
+    )
     if existing is not None and (
         existing.config.recipe() != cfg.recipe()
         or existing.meta.get("data_fingerprint") != data.fingerprint
@@ -90,6 +105,14 @@ def _train(
             f"'{directory}' holds a checkpoint of another configuration, training set or device: give "
             "`inpaintbench train` another --out, or, for the cache `inpaintbench run` uses, delete that "
             "folder (it is retrained) or point INPAINTBENCH_HOME elsewhere"
+        )
+    trained_by = existing.meta.get("world_size", 1) if existing is not None else ranks.size
+    if trained_by != ranks.size:
+        raise InpaintbenchError(
+            f"'{directory}' holds a checkpoint trained by {processes(trained_by)}, and this run has "
+            f"{processes(ranks.size)}: the weights' bits depend on the number (batch norm statistics are "
+            f"per process), so continue it with {processes(trained_by)} (torchrun --nproc-per-node), or "
+            "give `inpaintbench train` another --out"
         )
     if cfg.mode == "random" and masks is None:
         raise ValueError("random-region training needs a mask generator")
@@ -120,12 +143,18 @@ def _train(
     if existing is not None:
         restore(existing, trainer)
         log(f"context_encoder: resuming {cfg.mode} training in {directory} at step {step}")
-    preview = _preview_batch(cfg, data, masks, device)
-    directory.mkdir(parents=True, exist_ok=True)
-    losses_log = LossLog(directory / "losses.csv", step)
-    workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
-    crops = Crops(data.images, cfg.seed, masks, dihedral=cfg.augment == "dihedral")
-    stream = batches(crops, cfg.batch_size, step, device, workers)
+    if ranks.distributed:
+        ranks.broadcast_(trainer.state())  # as DistributedDataParallel starts its replicas
+        trainer.reduce = ranks.average_
+    leader = ranks.leader
+    preview = _preview_batch(cfg, data, masks, device) if leader else None
+    if leader:
+        directory.mkdir(parents=True, exist_ok=True)
+    losses_log = LossLog(directory / "losses.csv", step) if leader else None
+    workers = loader_workers(device, getattr(data.images, "decodes", False), ranks.local_size)
+    shard = Shard(ranks.rank, ranks.size, per_rank) if ranks.distributed else None
+    crops = Crops(data.images, cfg.seed, masks, dihedral=cfg.augment == "dihedral", shard=shard)
+    stream = batches(crops, per_rank, step, device, workers)
 
     def meta(complete: bool) -> dict:
         return {
@@ -137,6 +166,8 @@ def _train(
             "n_train_images": len(data),
             "device": str(device),
             **run_record(cfg, step, elapsed, kind, length),
+            "world_size": ranks.size,
+            "batch_per_rank": per_rank,
             "versions": {
                 "plugin": __version__,
                 "torch": torch.__version__,
@@ -145,6 +176,8 @@ def _train(
         }
 
     def checkpoint(complete: bool) -> Checkpoint:
+        """Rank 0's save (every rank holds the same weights, so no other rank need take part)."""
+        assert leader and preview is not None
         ckpt = save_checkpoint(directory, trainer, meta(complete))
         save_grid(directory / "samples" / f"step-{step:08d}.png", _preview(trainer, cfg, preview))
         return ckpt
@@ -156,7 +189,7 @@ def _train(
         initial=elapsed if by_time else step,
         unit="s" if by_time else "step",
         desc=f"context_encoder {cfg.mode}",
-        disable=not progress,
+        disable=not (progress and leader),
         bar_format=seconds_bar if by_time else None,
     )
     window: list[dict[str, torch.Tensor]] = []
@@ -167,11 +200,16 @@ def _train(
             if cfg.lr_decay:
                 trainer.scale_learning_rates(1.0 - spent())
             real, hole = next(stream)
-            window.append(trainer(real, hole))
+            losses = trainer(real, hole)
             step += 1
             took = time.perf_counter() - start
             elapsed += took
+            if max_seconds is not None:  # a budget's end and lr share: rank 0's clock on every rank
+                elapsed = ranks.clock(elapsed)
             bar.update(max(0.0, min(took, bar.total - bar.n)) if by_time else 1)  # no overshoot
+            if losses_log is None:
+                continue
+            window.append(losses)
             if len(window) == LOG_EVERY or finished():
                 means = {k: torch.stack([w[k] for w in window]).mean().item() for k in window[0]}
                 speed = len(window) * cfg.batch_size / max(elapsed - window_start, 1e-9)
@@ -183,13 +221,29 @@ def _train(
                 checkpoint(complete=False)
                 last_save = elapsed
     except KeyboardInterrupt:
-        if step > 0:
+        if step > 0 and leader:
             checkpoint(complete=False)
             log(f"context_encoder: interrupted; saved step {step} in {directory} (rerun to resume)")
         raise
     finally:
         bar.close()
-    return checkpoint(complete=True)
+    return Checkpoint(directory, ranks.by_leader(lambda: checkpoint(complete=True).meta))
+
+
+def per_rank_batch(cfg: TrainConfig, ranks: Ranks) -> int:
+    """``batch_size`` is the global batch: each of the ranks trains on an equal share of it, at least
+    two samples (batch norm needs two per process)."""
+    share, left = divmod(cfg.batch_size, ranks.size)
+    if left or share < 2:
+        raise InpaintbenchError(
+            f"batch_size={cfg.batch_size} is the global batch and must split into {ranks.size} equal "
+            "shares of at least 2 samples, one per process"
+        )
+    return share
+
+
+def processes(n: int) -> str:
+    return f"{n} process" if n == 1 else f"{n} processes"
 
 
 def run_record(cfg: TrainConfig, step: int, elapsed: float, kind: str, length: str) -> dict[str, Any]:

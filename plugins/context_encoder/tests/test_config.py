@@ -46,8 +46,10 @@ def test_cache_key_follows_config_data_precision_threads_and_device() -> None:
         replace(a, precision="bf16").key("x", "cpu:avx2"),
         replace(a, threads=1).key("x", "cpu:avx2"),
         replace(a, bottleneck=100).key("x", "cpu:avx2"),
+        a.key("x", "cpu:avx2", world_size=2),  # torchrun: batch norm statistics per process
     ]
     assert len({a.key("x", "cpu:avx2"), *others}) == 1 + len(others)
+    assert a.key("x", "cpu:avx2", world_size=1) == a.key("x", "cpu:avx2")  # one process: the key it had
     with pytest.raises(ValueError, match="resolved precision"):
         TrainConfig().key("x", "cpu:avx2")
     assert TrainConfig.from_json(a.to_json()) == a
@@ -58,4 +60,5 @@ def test_every_option_the_config_parses_is_declared_to_the_host() -> None:
     from inpaintbench_context_encoder.config import OVERRIDES
     from inpaintbench_context_encoder.model import ContextEncoder
 
-    assert set(OVERRIDES) | {"preset", "checkpoint", "mode", "out", "tta"} == set(ContextEncoder.options)
+    others = {"preset", "checkpoint", "mode", "out", "tta", "image_cache"}
+    assert set(OVERRIDES) | others == set(ContextEncoder.options)

@@ -10,11 +10,17 @@ from pathlib import Path
 import pytest
 import torch
 from inpaintbench_context_encoder.model import ContextEncoder, network_for
+from inpaintbench_context_encoder.stream import CACHE_FOLDER
 
 from inpaintbench import InpaintbenchError, PrepareContext, TrainSplit, get_registry
 from inpaintbench.runner.sealed import seal
 
 TINY = {"steps": "2", "batch_size": "4", "bottleneck": "16"}
+
+
+def checkpoint_folders(cache: Path) -> list[Path]:
+    """The cache's checkpoint folders (it also holds the decoded training images, ``stream.py``)."""
+    return [p for p in cache.iterdir() if p.name != CACHE_FOLDER]
 
 
 def context(tmp_path: Path, regimes: list[str], options: dict[str, str], lines: list[str]) -> PrepareContext:
@@ -47,7 +53,8 @@ def test_prepare_trains_only_what_the_regimes_need_then_reuses_it(tmp_path) -> N
     lines: list[str] = []
     model = ContextEncoder()
     model.prepare(context(tmp_path, ["center"], TINY, lines))
-    assert [p.name.split("-")[1] for p in tmp_path.iterdir()] == ["center"]
+    assert [p.name.split("-")[1] for p in checkpoint_folders(tmp_path)] == ["center"]
+    assert (tmp_path / CACHE_FOLDER).is_dir()  # the samples split, decoded once
     assert "trained now" in lines[-1] and str(tmp_path) in lines[-1]
     again = ContextEncoder()
     again.prepare(context(tmp_path, ["center"], TINY, lines))
@@ -197,7 +204,7 @@ def test_provenance_and_the_cache_folder_say_what_was_trained(tmp_path) -> None:
     model.prepare(context(tmp_path, ["center"], TINY | {"threads": "2"}, lines))
     model.prepare(context(tmp_path, ["center"], {**TINY, "minutes": "0.0005", "tta": "1"}, lines))
     assert "a 0.0005-minute wall-clock budget" in lines[-1]
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(checkpoint_folders(tmp_path)) == 3
     timed = model.provenance()
     assert (timed["networks"]["center"]["length"], timed["networks"]["center"]["minutes_budget"]) == (
         "minutes",
