@@ -196,20 +196,20 @@ class TrainSplit:
 
     @property
     def has_splits(self) -> bool:
-        return self.dataset.has_splits
+        return self._data().has_splits
 
     @property
     def skipped(self) -> list[dict[str, str]]:
-        return self.dataset.skipped
+        return self._data().skipped
 
-    @property
-    def dataset(self) -> Dataset:
-        """The training dataset, opened on first use (opening a frozen set verifies every file)."""
+    def _data(self) -> Dataset:
+        """The training dataset, opened on first use (opening a frozen set verifies every file). Private:
+        the dataset itself would hand out any split."""
         if self._dataset is None:
             self._dataset = self._open()
         return self._dataset
 
-    def samples(self, split: str, image_size: int) -> Iterator[Sample]:
+    def _check(self, split: str) -> None:
         if split != "train":
             raise InpaintbenchError(
                 f"a model may read only the 'train' split of '{self.spec}', not '{split}': "
@@ -223,7 +223,17 @@ class TrainSplit:
                     "(results are then marked not held-out)"
                 )
             self.read_test_images = True
-        return self.dataset.samples("train", image_size)
+
+    def samples(self, split: str, image_size: int) -> Iterator[Sample]:
+        self._check(split)
+        return self._data().samples("train", image_size)
+
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Any] | None:
+        """The training split's entries before decoding (``datasets.entries.Entry``: id and reader), under
+        the same checks as ``samples``; None when the dataset does not offer them."""
+        self._check(split)
+        lazy = getattr(self._data(), "lazy_samples", None)
+        return lazy("train", image_size) if callable(lazy) else None
 
 
 @dataclass

@@ -114,16 +114,10 @@ def cpu_count() -> int:
 
 def listed(split: TrainSplit | Dataset, size: int) -> list[Any] | None:
     """The split's entries (``lazy_samples``: id and reader, nothing decoded), or None for a dataset
-    without them. ``TrainSplit.samples`` is called first for its checks alone (only the train split,
-    the test images only when allowed, and recorded), and what it returns is never read."""
-    dataset = split
-    if isinstance(split, TrainSplit):
-        found = split.samples("train", size)
-        if hasattr(found, "close"):
-            found.close()
-        dataset = split.dataset
-    lazy = getattr(dataset, "lazy_samples", None)
-    return list(lazy("train", size)) if callable(lazy) else None
+    without them (a ``TrainSplit`` checks the split as its ``samples`` does)."""
+    lazy = getattr(split, "lazy_samples", None)
+    found = lazy("train", size) if callable(lazy) else None
+    return None if found is None else list(found)
 
 
 def use_cache(choice: str, entries: list[Any] | None, size: int, folder: Path) -> bool:

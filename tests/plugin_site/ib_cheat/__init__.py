@@ -56,19 +56,30 @@ def _key(image: np.ndarray, known: np.ndarray) -> bytes:
     return np.round(image[known] * 255).astype(np.uint8).tobytes()
 
 
+def _decoded(source, split, size):
+    return [s.image for s in source.samples(split, size)]
+
+
+def _undecoded(source, split, size):
+    return [entry.read().image for entry in source.lazy_samples(split, size) or []]
+
+
 class Memorise(Model):
     name = "cheat_memorise"
     description = "Reads every image prepare can reach and looks the test images up by their known pixels."
 
     def prepare(self, ctx):
         self.seen = []
-        sources = [getattr(ctx, "dataset", None), getattr(ctx, "eval_dataset", None), ctx.train_dataset]
+        split_view = ctx.train_dataset
+        sources = [getattr(ctx, "dataset", None), getattr(ctx, "eval_dataset", None), split_view]
+        sources.append(getattr(split_view, "dataset", None))  # the raw dataset would give any split
         for source in filter(None, sources):
             for split in ("test", "val", "validation", "train"):
-                try:
-                    self.seen += [s.image for s in source.samples(split, ctx.image_size)]
-                except Exception:  # a refused split: try the next door
-                    continue
+                for read in (_decoded, _undecoded):
+                    try:
+                        self.seen += read(source, split, ctx.image_size)
+                    except Exception:  # a refused split or a missing door: try the next one
+                        continue
 
     def inpaint(self, batch):
         out = batch.images.clone()
