@@ -102,7 +102,9 @@ class Metric(Component):
 
     ``pred`` and ``target`` are float N x 3 x H x W in [0, 1]; ``mask`` is N x 1 x H x W (1 = hole).
     ``compute`` returns a float tensor of shape (N,). Every metric must set ``higher_is_better``
-    (True or False): there is no default, since a wrong guess would rank models backwards.
+    (True or False): there is no default, since a wrong guess would rank models backwards. The inputs
+    are the metric's own copies for the call: it may edit them, but must not keep them once it returns
+    (the next batch's copies are written into the same memory).
     """
 
     kind = "metric"

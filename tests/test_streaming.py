@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,10 @@ from conftest import cli_env, run_cli
 from PIL import Image
 
 from inpaintbench import Metric, Model
+from inpaintbench.datasets.entries import entries
 from inpaintbench.plugins import build_registry
 from inpaintbench.runner import layout
+from inpaintbench.runner.pngs import to_uint8
 from inpaintbench.runner.run import RunConfig, Runner
 
 NO_TORCH = (
@@ -86,9 +89,29 @@ def test_the_ground_truth_is_copied_from_a_lossless_png_and_encoded_otherwise(fo
         assert layout.target_png(out, f"{i}.png").read_bytes() == (folder / f"{i}.png").read_bytes()
     encoded = np.asarray(Image.open(layout.target_png(out, "4.jpg")))
     assert encoded.shape == (32, 32, 3)
+    scored = next(e for e in entries(build_registry().get("dataset", f"folder:{folder}"), "test", 32)
+                  if e.image_id == "4.jpg").read().image  # fmt: skip
+    np.testing.assert_array_equal(encoded, to_uint8(scored))  # lossless, in RGB order
+    assert _row_filters(layout.target_png(out, "4.jpg")) == {1}  # Sub on every row (``pngs.py``)
     run = json.loads((out / layout.RUN_JSON).read_text())
     assert [s["path"] for s in run["skipped_inputs"]] == [str(folder / "5.png")]
     assert run["dataset"]["n_images"] == 5 and len(run["dataset"]["fingerprint"]) == 64
+
+
+def _row_filters(path: Path) -> set[int]:
+    """The PNG filter types of a file's rows (8-bit RGB, not interlaced)."""
+    data, chunks, width = path.read_bytes(), [], 0
+    at = 8
+    while at < len(data):
+        length, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        body = data[at + 8 : at + 8 + length]
+        if kind == b"IHDR":
+            width = int.from_bytes(body[:4], "big")
+        elif kind == b"IDAT":
+            chunks.append(body)
+        at += 12 + length
+    rows = zlib.decompress(b"".join(chunks))
+    return {rows[k] for k in range(0, len(rows), 1 + 3 * width)}
 
 
 @pytest.mark.parametrize(
@@ -234,3 +257,35 @@ def test_metrics_run_on_the_evaluation_threads_while_a_model_prepares(tmp_path, 
         torch.set_num_threads(before)
     seen = pd.read_csv(tmp_path / "run" / layout.RESULTS_CSV)["threads_seen"]
     assert len(seen) == 2 * 6 and set(seen) == {1.0}, seen.value_counts()
+
+
+class Vandal(Metric):
+    """Scores 0 and wrecks its inputs in place; listed first, so every other metric comes after it."""
+
+    name = "vandal"
+    higher_is_better = True
+
+    def compute(self, pred, target, mask):
+        pred.zero_(), target.fill_(1.0), mask.zero_()
+        return torch.zeros(pred.shape[0])
+
+
+def test_a_metric_that_edits_its_inputs_changes_nothing_else(tmp_path):
+    """Each metric's inputs are its own copies (reused buffers, ``scoring.Copies``): PSNR and the saved
+    predictions are those of a run without the vandal, batch after batch."""
+    registry = build_registry()
+    registry.components["metric"][Vandal.name] = Vandal
+    runs = {}
+    for metrics in (["vandal", "psnr", "ssim"], ["psnr", "ssim"]):
+        out = tmp_path / "-".join(metrics)
+        config = RunConfig(models=["mean_fill"], masks=["center", "random"], metrics=metrics, image_size=32,
+                           limit=7, batch_size=3)  # fmt: skip
+        Runner(config, out, ["run"], progress=False, registry=registry, log=print).execute()
+        runs[len(metrics)] = out
+    vandalised, plain = (pd.read_csv(runs[n] / layout.RESULTS_CSV) for n in (3, 2))
+    assert (vandalised["vandal"] == 0).all() and len(plain) == 14
+    pd.testing.assert_frame_equal(vandalised[plain.columns], plain)
+    for regime in ("center", "random"):
+        for image_id in plain["image"]:
+            first, second = (layout.prediction_png(r, "mean_fill", regime, image_id) for r in runs.values())
+            assert first.read_bytes() == second.read_bytes()

@@ -66,7 +66,7 @@ def validate_features(values: object, n: int) -> np.ndarray:
         raise InvalidScores(f"features: returned dtype {values.dtype}, expected real numbers")
     if not torch.isfinite(values).all():
         raise InvalidScores("features: returned NaN or infinite values")
-    return values.detach().float().cpu().numpy()
+    return values.detach().to("cpu", torch.float32, copy=True).numpy()  # never a view of the metric's memory
 
 
 def validate_set_value(value: object) -> float:
