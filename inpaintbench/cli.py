@@ -74,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate models over mask regimes on a dataset")
-    run.add_argument("--model", type=_csv, help="model(s), comma-separated, e.g. mean_fill,biharmonic")
+    run.add_argument(
+        "--model",
+        help="model(s), comma-separated, e.g. mean_fill,biharmonic or torchscript:big-lama.pt,mean_fill",
+    )
     run.add_argument(
         "--masks", type=_csv, default=_csv("center,random"), help="mask regimes (default center,random)"
     )
@@ -254,7 +257,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise InpaintbenchError("--model is required (or --resume DIR)")
-        models, references = with_references(args.model, not args.no_references)
+        models, references = with_references(
+            get_registry().split("model", args.model), not args.no_references
+        )
         config = RunConfig(
             models=models,
             references=references,

@@ -268,6 +268,12 @@ class Model(Component):
     #: reads, so a misspelt key stops the run before any work instead of being silently ignored.
     options: ClassVar[dict[str, str]] = {}
 
+    def check(self, device: torch.device, image_size: int) -> None:
+        """Load and try whatever the model reads from outside the run (a model file, a pipeline folder)
+        before any work: called once per run, after the inputs' first batch and before the output folder
+        is written. Raise ``InpaintbenchError`` naming the file and what was expected: the run then ends
+        with that one line and exit status 2. ``prepare`` is still called before the first batch."""
+
     def prepare(self, ctx: PrepareContext) -> None:
         """Train or load weights for this run. Baselines need nothing."""
 

@@ -15,7 +15,6 @@ then scored on. The manifest is written last, so a set without one is incomplete
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .cache import sha256_file
 from .components import Dataset, MaskGenerator
 from .errors import InpaintbenchError
 from .runner import layout
@@ -34,14 +34,6 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 FORMAT = "inpaintbench-evalset/1"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def freeze(

@@ -78,6 +78,18 @@ class Registry:
         except Exception as exc:  # a plugin's constructor must not take the CLI down
             raise InpaintbenchError(f"{kind} '{spec}' could not be created: {exc}") from exc
 
+    def split(self, kind: str, text: str) -> list[str]:
+        """Comma-separated specs. Options after a spec's ``?`` may hold commas (``range=-1,1``): a piece
+        after one joins that spec unless it starts with a registered name of ``kind``."""
+        specs: list[str] = []
+        for piece in (part.strip() for part in text.split(",")):
+            name = piece.partition(":")[0]
+            if specs and "?" in specs[-1] and name not in self.components[kind]:
+                specs[-1] += "," + piece
+            elif piece:
+                specs.append(piece)
+        return specs
+
     def plugin_versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.plugins}
 

@@ -14,6 +14,7 @@ from scipy import ndimage
 from skimage import color, data, filters, transform
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from inpaintbench.cache import sha256_file
 from inpaintbench.components import MetricUnavailable
 from inpaintbench.errors import InpaintbenchError
 from inpaintbench.metrics import chunking
@@ -21,7 +22,7 @@ from inpaintbench.metrics.lpips_weights import BACKBONES, ENV_VAR
 from inpaintbench.metrics.perceptual import LPIPS, build_network
 from inpaintbench.metrics.pixel import PSNR, PSNR_CAP_DB, L1Hole, L2Hole, PSNRHole
 from inpaintbench.metrics.ssim import SSIM
-from inpaintbench.metrics.weights import candidate_path, sha256_file
+from inpaintbench.metrics.weights import candidate_path
 from inpaintbench.plugins import build_registry
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")

@@ -16,11 +16,11 @@ reports as not the real metric.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import sha256_file
 from ..components import MetricUnavailable
 
 ALLOW_UNVERIFIED_ENV = "INPAINTBENCH_ALLOW_UNVERIFIED_WEIGHTS"
@@ -43,14 +43,6 @@ class FoundWeights:
     path: Path
     sha256: str
     verified: bool  # False only for a file accepted under ALLOW_UNVERIFIED_ENV
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def candidate_path(weights: WeightsFile) -> Path:

@@ -17,12 +17,6 @@ from .files import writing
 LOG_NAME = "errors.log"
 
 
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line, as the terminal and run.json show it."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 class ErrorLog:
     def __init__(self, run_dir: Path, debug: bool = False) -> None:
         self.path = Path(run_dir) / LOG_NAME

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errorlog import ErrorLog, one_line
+from ..errors import one_line
+from .errorlog import ErrorLog
 from .store import ResultStore
 
 

@@ -35,12 +35,12 @@ import torch
 from tqdm import tqdm
 
 from ..device import resolve_device
-from ..errors import InpaintbenchError
+from ..errors import InpaintbenchError, one_line
 from ..plugins import Registry, get_registry
 from . import layout
 from .background import Background
 from .distributed import World, agree
-from .errorlog import ErrorLog, one_line
+from .errorlog import ErrorLog
 from .exports import Exports, RunOutcome
 from .failures import Failures, ModelFailed
 from .files import DiskFull, writing
@@ -121,6 +121,7 @@ class Runner:
 
     def _execute(self, stream: Stream, started: float) -> RunOutcome:
         head = self._head(stream)
+        self._check_models()
         with ExitStack() as stack:
             reader, writer = self._open(stack, head, started)
             try:
@@ -152,6 +153,21 @@ class Runner:
         if not any(usable for usable, _ in found) and all(done for _, done in found):
             raise InpaintbenchError(f"--dataset {self.config.dataset} gave no usable test images")
         return head
+
+    def _check_models(self) -> None:
+        """Every model's ``check`` (a model file loaded and tried on a probe batch) before the folder is
+        written, agreed on by every rank: a file that does not load or run is one line and exit status 2."""
+        error: BaseException | None = None
+        for spec, model in self.plan.models.items():
+            try:
+                model.check(self.device, self.config.image_size)
+            except InpaintbenchError as exc:
+                error = exc
+            except Exception as exc:  # a plugin's bug in its check: one line naming the model
+                error = InpaintbenchError(f"model '{spec}' failed its check: {one_line(exc)}")
+            if error is not None:
+                break
+        agree(self.world, error)
 
     def _open(self, stack: ExitStack, head: list[Chunk], started: float) -> tuple[ResultStore, ResultStore]:
         """Rank 0 creates and locks the folder, merges the stores of ranks an earlier run left, claims the

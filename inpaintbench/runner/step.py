@@ -17,7 +17,7 @@ import torch
 
 from ..cache import cache_dir
 from ..components import Model, PrepareContext, TrainSplit
-from .errorlog import one_line
+from ..errors import one_line
 from .failures import Failures, ModelFailed
 from .plan import Plan
 from .sealed import inpaint_sealed
