@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from inpaintbench import InpaintbenchError
@@ -112,11 +114,12 @@ def test_batch_option_splits_the_call_without_changing_the_result(files):
     torch.testing.assert_close(split, whole, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("kind", ["torchscript", "exported"])
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_lower_precision_runs_and_stays_close(files, precision):
+def test_lower_precision_runs_and_stays_close(files, kind, precision):
     batch = sealed(64)
-    full = loaded(f"torchscript:{files[1]['torchscript']}").inpaint(batch)
-    low = loaded(f"torchscript:{files[1]['torchscript']}?precision={precision}&memory=channels_last")
+    full = loaded(f"{kind}:{files[1][kind]}").inpaint(batch)
+    low = loaded(f"{kind}:{files[1][kind]}?precision={precision}&memory=channels_last")
     out = low.inpaint(batch)
     assert out.dtype == torch.float32
     assert (out - full).abs().max() < 0.05
@@ -124,17 +127,18 @@ def test_lower_precision_runs_and_stays_close(files, precision):
 
 
 # -- conventions: what the model receives ---------------------------------------------------------------
-class Echo(nn.Module):
-    """Returns one of its inputs' channels as the picture, so a test sees what the adapter passed."""
-
-    def __init__(self, pick: str) -> None:
-        super().__init__()
-        self.pick = pick
+class EchoRgb(nn.Module):
+    """Returns the RGB channels of a cat:mask,image input, so a test sees what the adapter passed."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pick == "mask":  # channel 0 of a cat:mask,image input, doubled
-            return (2 * x[:, :1]).expand(-1, 3, -1, -1)
-        return x[:, 1:4]  # its RGB channels
+        return x[:, 1:4]
+
+
+class EchoMask(nn.Module):
+    """Returns channel 0 of a cat:mask,image input, doubled, as the picture."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (2 * x[:, :1]).expand(-1, 3, -1, -1)
 
 
 class EchoPair(nn.Module):
@@ -150,10 +154,10 @@ def test_migan_preset_hands_the_mask_and_the_blanked_image_as_migan_takes_them(t
     """MI-GAN: one tensor cat([0.5 - hole, image * (1 - hole)]) with the image in [-1, 1], padded to 512."""
     batch = sealed(64, n=2)
     hole = batch.masks.expand(-1, 3, -1, -1).bool()
-    rgb = loaded(f"torchscript:{scripted(tmp_path, Echo('rgb'), 'rgb.pt')}?preset=migan").inpaint(batch)
+    rgb = loaded(f"torchscript:{scripted(tmp_path, EchoRgb(), 'rgb.pt')}?preset=migan").inpaint(batch)
     # holes hold 0 in [-1, 1]: 0.5 once mapped back; known pixels come back as they went in
     torch.testing.assert_close(rgb, torch.where(hole, 0.5, batch.images), atol=1e-6, rtol=0)
-    mask = loaded(f"torchscript:{scripted(tmp_path, Echo('mask'), 'm.pt')}?preset=migan").inpaint(batch)
+    mask = loaded(f"torchscript:{scripted(tmp_path, EchoMask(), 'm.pt')}?preset=migan").inpaint(batch)
     # 0.5 - hole, doubled: 1 known, -1 hole, which out_range -1,1 maps to 1 and 0
     torch.testing.assert_close(mask, 1 - batch.masks.expand(-1, 3, -1, -1), atol=1e-6, rtol=0)
 
@@ -282,12 +286,30 @@ def test_a_bad_model_file_is_one_line_and_exit_2_before_any_work(files, tmp_path
 
 
 # -- a whole run: LaMa as released, with a stand-in of its signature -----------------------------------
-def test_the_main_command_runs_a_lama_file_beside_a_baseline(files, tmp_path, capsys):
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """Four 640 x 480 photos-to-be (noise) under val_large/, and a places365 recipe listing them."""
+    from test_recipes import reduced
+
+    from inpaintbench.datasets.recipes import ENV_VAR
+
+    names = [f"Places365_val_{i:08d}.jpg" for i in range(1, 5)]
+    monkeypatch.setenv(ENV_VAR, str(reduced(tmp_path, "places365", lists={"test": names})))
+    folder = tmp_path / "places" / "val_large"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(folder / name, quality=95)
+    return folder.parent
+
+
+def test_the_main_command_runs_a_lama_file_beside_a_baseline(files, places, tmp_path, capsys):
+    """The issue's command: torchscript:big-lama.pt,mean_fill on lama-thick over places365."""
     path = files[1]["torchscript"]
     out = tmp_path / "run"
-    status = main(["run", "--model", f"torchscript:{path},mean_fill", "--masks", "lama-thick,center",
-                   "--image-size", "64", "--limit", "4", "--metrics", "psnr,ssim", "--batch-size", "3",
-                   "--out", str(out), "--no-progress"])  # fmt: skip
+    status = main(["run", "--model", f"torchscript:{path},mean_fill", "--masks", "lama-thick:256,center",
+                   "--dataset", f"places365:{places}", "--image-size", "256", "--metrics", "psnr,ssim",
+                   "--batch-size", "3", "--out", str(out), "--no-progress"])  # fmt: skip
     assert status == 0, capsys.readouterr().err
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     entry = json.loads((out / "run.json").read_text())["models"][f"torchscript:{path}"]
@@ -347,3 +369,12 @@ def test_diffusers_folder_problems_are_one_line(tmp_path, pipeline):
         REGISTRY.get("model", f"diffusers:{pipeline}?strength=2")
     with pytest.raises(InpaintbenchError, match="unknown option 'step'"):
         REGISTRY.get("model", f"diffusers:{pipeline}?step=2")
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    """docs/models.md's offline try-out, run as written."""
+    text = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/models.md", "exec"), {})
+    assert (tmp_path / "lama-like.pt").is_file()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from ..components import HOLE_VALUE
 from ..errors import InpaintbenchError
 
 if TYPE_CHECKING:
@@ -172,13 +173,17 @@ class Convention:
         height, width = self.padded_size(*images.shape[-2:])
         images, masks = (_pad(t, height, width, self.pad) for t in (images, masks))
         lo, hi = self.range
-        holes = masks > 0.5
-        image = torch.where(holes, self.hole, images * (hi - lo) + lo)
+        image = images  # sealed: holes hold HOLE_VALUE, 0 in [0, 1]; each step below only when it changes it
+        if (lo, hi) != (0.0, 1.0):
+            image = image * (hi - lo) + lo
+        if self.hole != lo + HOLE_VALUE * (hi - lo) or self.size is not None:
+            image = torch.where(masks > 0.5, self.hole, image)
         if self.order == "bgr":
             image = image.flip(1)
-        polar = masks if self.mask == "hole" else 1 - masks
+        mask = masks if self.mask == "hole" else 1 - masks
         mlo, mhi = self.mask_range
-        mask = polar * (mhi - mlo) + mlo
+        if (mlo, mhi) != (0.0, 1.0):
+            mask = mask * (mhi - mlo) + mlo
         memory = torch.channels_last if self.memory == "channels_last" else torch.contiguous_format
         image, mask = (t.to(dtype).contiguous(memory_format=memory) for t in (image, mask))
         first, second = (mask, image) if self.call.endswith("mask,image") else (image, mask)
@@ -212,7 +217,8 @@ class Convention:
         if self.order == "bgr":
             out = out.flip(1)
         lo, hi = self.out_range
-        out = (out - lo) / (hi - lo)
+        if (lo, hi) != (0.0, 1.0):
+            out = (out - lo) / (hi - lo)
         inner = self.size or height, self.size or width
         out = out[..., : inner[0], : inner[1]]
         if self.size is not None and (height, width) != inner:

@@ -58,6 +58,7 @@ class DiffusersModel(Model):
             raise InpaintbenchError(
                 f"model '{self.spec}': {self.root} is no diffusers pipeline folder (no model_index.json)"
             )
+        self.given = given
         read = OptionReader(self.spec, given)
         self.prompt = given.get("prompt", "")
         self.negative = given.get("negative") or None
@@ -130,6 +131,13 @@ class DiffusersModel(Model):
                 f"{self.root} holds a {type(pipe).__name__}, not an inpainting pipeline "
                 "(it takes no mask_image)"
             )
+        taken = inspect.signature(pipe.__call__).parameters
+        for option, parameter in (("negative", "negative_prompt"), ("strength", "strength")):
+            if option in self.given and parameter not in taken:
+                raise InpaintbenchError(
+                    f"model '{self.spec}': {type(pipe).__name__} takes no {parameter}, "
+                    f"so {option}= is refused"
+                )
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
         self.resolution = self.size or _native_size(pipe)
@@ -168,18 +176,20 @@ class DiffusersModel(Model):
             for i in batch.image_ids
         ]
         n = len(batch.image_ids)
+        optional = {"negative_prompt": None if self.negative is None else [self.negative] * n}
+        if self.strength != 1.0:
+            optional["strength"] = self.strength
         result = self.pipe(
             prompt=[self.prompt] * n,
-            negative_prompt=None if self.negative is None else [self.negative] * n,
             image=images,
             mask_image=masks,
             height=size[0],
             width=size[1],
             num_inference_steps=steps or self.steps,
             guidance_scale=self.guidance,
-            strength=self.strength,
             generator=generators,
             output_type="pt",
+            **{key: value for key, value in optional.items() if value is not None},
         )
         out = result.images.to(device=batch.images.device, dtype=torch.float32)
         if out.shape[-2:] != (height, width):

@@ -93,9 +93,12 @@ class ModelFile(Model):
     # -- loading ------------------------------------------------------------------------------------
     def check(self, device: torch.device, image_size: int) -> None:
         self._load(device)
+        import torch
+
         probe = probe_batch(image_size, device)
         try:
-            out = self.inpaint(probe)
+            with torch.inference_mode():
+                out = self.inpaint(probe)
         except InpaintbenchError:
             raise
         except Exception as exc:
