@@ -1,9 +1,10 @@
 """``inpaintbench train`` under torchrun: two real gloo processes on the CPU (no mocks), against one.
 
-The documented semantics (README, "Several GPUs or machines"): ``batch_size`` is global, each of N
-ranks trains on its contiguous B/N slice of the batch one process would draw; gradients, batch norm
-statistics and the logged losses are averaged; the replicas stay bit-identical; rank 0 alone writes;
-a checkpoint records the world size and is continued only by as many processes.
+The documented semantics (plugins/context_encoder/README.md, "Several GPUs or machines"):
+``batch_size`` is global, each of N ranks trains on its contiguous B/N slice of the batch one process
+would draw; gradients, batch norm statistics and the logged losses are averaged; the replicas stay
+bit-identical; rank 0 alone writes; a checkpoint records the world size and is continued only by as
+many processes.
 """
 
 from __future__ import annotations
