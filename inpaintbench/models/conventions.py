@@ -165,11 +165,9 @@ class Convention:
     def inputs(self, images: torch.Tensor, masks: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
         """The model's positional inputs from a sealed batch (images in [0, 1], masks 1 = hole)."""
         import torch
-        import torch.nn.functional as F
 
         if self.size is not None:
-            images = F.interpolate(images, size=(self.size,) * 2, mode="bilinear", antialias=True)
-            masks = (F.interpolate(masks, size=(self.size,) * 2, mode="nearest") > 0.5).to(images.dtype)
+            images, masks = resize(images, (self.size, self.size)), resize_mask(masks, (self.size, self.size))
         height, width = self.padded_size(*images.shape[-2:])
         images, masks = (_pad(t, height, width, self.pad) for t in (images, masks))
         lo, hi = self.range
@@ -195,7 +193,6 @@ class Convention:
         """The model's output as N x 3 x H x W float32 in [0, 1] at the batch's size: picked, mapped,
         cropped and resized back. What is wrong with it is an ``InpaintbenchError`` naming ``where``."""
         import torch
-        import torch.nn.functional as F
 
         if isinstance(output, (tuple, list)):
             if self.output is None or self.output >= len(output):
@@ -222,8 +219,24 @@ class Convention:
         inner = self.size or height, self.size or width
         out = out[..., : inner[0], : inner[1]]
         if self.size is not None and (height, width) != inner:
-            out = F.interpolate(out, size=(height, width), mode="bilinear", antialias=True)
+            out = resize(out, (height, width))
         return out.contiguous()
+
+
+def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear, antialiased when shrinking (a weighted mean of the pixels either way: never outside
+    their range, so nothing needs clamping)."""
+    import torch.nn.functional as F
+
+    shrink = size[0] < images.shape[-2] or size[1] < images.shape[-1]
+    return F.interpolate(images, size=size, mode="bilinear", antialias=shrink)
+
+
+def resize_mask(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Nearest neighbour, so the mask stays binary."""
+    import torch.nn.functional as F
+
+    return (F.interpolate(masks, size=size, mode="nearest") > 0.5).to(masks.dtype)
 
 
 def range_hint(low: float, high: float, convention: Convention) -> str:

@@ -23,7 +23,7 @@ from ..cache import sha256_file
 from ..components import Batch, Model, PrepareContext
 from ..errors import InpaintbenchError, one_line
 from ..seeding import stable_seed
-from .conventions import OptionReader, refuse_unknown, split_query
+from .conventions import OptionReader, refuse_unknown, resize, resize_mask, split_query
 from .files import probe_batch
 
 if TYPE_CHECKING:
@@ -163,14 +163,12 @@ class DiffusersModel(Model):
 
     def _run(self, batch: Batch, steps: int | None = None) -> torch.Tensor:
         import torch
-        import torch.nn.functional as F
 
         if self.pipe is None:
             raise InpaintbenchError(f"{self.spec} was not prepared")
         size = (self.resolution, self.resolution)
         height, width = batch.images.shape[-2:]
-        images = F.interpolate(batch.images, size=size, mode="bilinear", antialias=True).clamp(0, 1)
-        masks = (F.interpolate(batch.masks, size=size, mode="nearest") > 0.5).float()
+        images, masks = resize(batch.images, size), resize_mask(batch.masks, size)
         generators = [
             torch.Generator().manual_seed(stable_seed(self.run_seed, self.seed, batch.regime, i) % 2**63)
             for i in batch.image_ids
@@ -193,8 +191,8 @@ class DiffusersModel(Model):
         )
         out = result.images.to(device=batch.images.device, dtype=torch.float32)
         if out.shape[-2:] != (height, width):
-            out = F.interpolate(out, size=(height, width), mode="bilinear", antialias=True)
-        return out.clamp(0, 1)
+            out = resize(out, (height, width))
+        return out
 
     # -- what is recorded ---------------------------------------------------------------------------
     def source(self, regime: str) -> str:
