@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from .datasets.entries import Entry
+
 #: What every hole pixel holds in the images a model receives: the hidden pixels are replaced by this
 #: constant before the model sees them, so the input carries no information about what is scored.
 HOLE_VALUE = 0.0
@@ -70,6 +72,17 @@ class Dataset(Component):
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         raise NotImplementedError
 
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Entry] | None:
+        """The split's inputs before decoding, in ``samples``' order: ``Entry(image_id, read, skip)``
+        (``inpaintbench.datasets.entries``), so the run's loader threads decode in parallel and each
+        torchrun rank decodes only its own images. None (the default): the run streams ``samples``."""
+        return None
+
+    def source_path(self, image_id: str) -> Path | None:
+        """The file an image was read from, recorded in a frozen set's manifest; None when the dataset
+        reads no files (the default)."""
+        return None
+
     def frozen_mask(self, regime: str, image_id: str) -> np.ndarray | None:
         """The stored mask (bool, True = hole) of a dataset that fixes its masks, such as a frozen
         evaluation set; None lets the regime's generator draw it."""
@@ -91,6 +104,11 @@ class MaskGenerator(Component):
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         raise NotImplementedError
+
+    def parameters(self, height: int, width: int) -> dict[str, Any] | None:
+        """The regime's parameters at this size (widths, counts, ratios), recorded in a frozen set's
+        manifest so the masks can be described without the code; None when it has none to tell."""
+        return None
 
 
 class MetricUnavailable(Exception):
@@ -230,12 +248,11 @@ class TrainSplit:
         self._check(split)
         return self._data().samples("train", image_size)
 
-    def lazy_samples(self, split: str, image_size: int) -> Iterator[Any] | None:
-        """The training split's entries before decoding (``datasets.entries.Entry``: id and reader), under
-        the same checks as ``samples``; None when the dataset does not offer them."""
+    def lazy_samples(self, split: str, image_size: int) -> Iterator[Entry] | None:
+        """The training split's entries before decoding (``Dataset.lazy_samples``), under the same checks
+        as ``samples``; None when the dataset does not offer them."""
         self._check(split)
-        lazy = getattr(self._data(), "lazy_samples", None)
-        return lazy("train", image_size) if callable(lazy) else None
+        return self._data().lazy_samples("train", image_size)
 
 
 @dataclass

@@ -118,25 +118,19 @@ def write_hashed_png(root: Path, path: Path, pixels: np.ndarray) -> dict[str, st
 def describe_generator(generator: MaskGenerator, size: int) -> dict[str, Any]:
     """The generator's identity and, where it tells them, its parameters at this size."""
     cls = type(generator)
-    parameters = getattr(generator, "parameters", None)
     return {
         "name": generator.name,
         "arg": generator.arg,
         "class": f"{cls.__module__}.{cls.__qualname__}",
         "description": generator.description,
-        "parameters": parameters(size, size) if callable(parameters) else None,
+        "parameters": generator.parameters(size, size),
     }
 
 
 def _source(dataset: Dataset, image_id: str) -> str:
     """The file an image came from where the dataset reads files, else its id."""
-    locate = getattr(dataset, "source_path", None)
-    if callable(locate):
-        return str(locate(image_id))
-    root = getattr(dataset, "root", None)
-    if isinstance(root, Path) and (root / image_id).is_file():
-        return str(root / image_id)
-    return image_id
+    path = dataset.source_path(image_id)
+    return image_id if path is None else str(path)
 
 
 def load_manifest(root: Path) -> dict[str, Any]:

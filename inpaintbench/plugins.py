@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
-from typing import Any
 
 import pluggy
 
@@ -111,12 +111,21 @@ def _entry_points(warnings: list[str]) -> list[metadata.EntryPoint]:
     return sorted(eps, key=lambda ep: ep.name)
 
 
+def plugin_name(plugin: object) -> str:
+    """What a plugin object given directly (not through an entry point) is called: its module name."""
+    return getattr(plugin, "__name__", type(plugin).__name__)
+
+
 def _version(ep: metadata.EntryPoint) -> str:
     return ep.dist.version if ep.dist is not None else "unknown"
 
 
-def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo], list[str]]:
-    """Register the built-ins and each allowed entry point, collecting warnings instead of failing."""
+def load_plugins(
+    plugins: Sequence[object] | None = None,
+) -> tuple[pluggy.PluginManager, list[PluginInfo], list[str]]:
+    """Register the built-ins and each allowed entry point, collecting warnings instead of failing.
+    ``plugins`` (modules or objects with hooks) replaces the entry points, so a test varies the
+    plugins of one process without installing anything."""
     pm = pluggy.PluginManager("inpaintbench")
     pm.add_hookspecs(hookspecs)
     from . import __version__
@@ -126,47 +135,68 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo], list[str]]:
         pm.register(importlib.import_module(module_name), name=module_name)
         infos.append(PluginInfo(module_name, __version__, builtin=True))
     warnings: list[str] = []
-    for ep in _entry_points(warnings):
+    if plugins is None:
+        given = [(ep.name, ep.load, _version(ep)) for ep in _entry_points(warnings)]
+    else:
+        given = [(plugin_name(p), lambda p=p: p, getattr(p, "__version__", "unknown")) for p in plugins]
+    for name, load, version in given:
         try:
-            pm.register(ep.load(), name=ep.name)
+            pm.register(load(), name=name)
             pm.check_pending()  # rejects misspelled hook names
         except Exception as exc:
-            if pm.has_plugin(ep.name):
-                pm.unregister(name=ep.name)
-            warnings.append(f"plugin '{ep.name}' failed to load and was skipped: {type(exc).__name__}: {exc}")
+            if pm.has_plugin(name):
+                pm.unregister(name=name)
+            warnings.append(f"plugin '{name}' failed to load and was skipped: {type(exc).__name__}: {exc}")
             continue
-        infos.append(PluginInfo(ep.name, _version(ep), builtin=False))
+        infos.append(PluginInfo(name, version, builtin=False))
     return pm, infos, warnings
 
 
-def build_registry() -> Registry:
-    """Call every plugin's hooks one plugin at a time, so a failure is confined to that plugin."""
-    pm, infos, warnings = load_plugins()
+def call_hooks(
+    pm: pluggy.PluginManager,
+) -> tuple[list[tuple[str, str, type[Component]]], list[tuple[str, str, Exception]]]:
+    """Every class each plugin's hooks register, as (plugin, kind, class) in hook order, and each hook
+    that raised, as (plugin, hook name, exception): the classes of a hook that raised are dropped, and
+    nothing else is. The registry and the kit's ``check_registration`` both call the hooks here."""
+    found: list[tuple[str, str, type[Component]]] = []
+    failed: list[tuple[str, str, Exception]] = []
+    for kind, hook_name in HOOKS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            collected: list[type[Component]] = []
+            try:
+                impl.function(register=collected.append)
+            except Exception as exc:
+                failed.append((impl.plugin_name, hook_name, exc))
+                continue
+            found.extend((impl.plugin_name, kind, cls) for cls in collected)
+    return found, failed
+
+
+def build_registry(plugins: Sequence[object] | None = None) -> Registry:
+    """Call every plugin's hooks one plugin at a time, so a failure is confined to that plugin; a class
+    that breaks the contract is skipped with one warning. ``plugins``: as for ``load_plugins``."""
+    pm, infos, warnings = load_plugins(plugins)
     by_name = {info.name: info for info in infos}
     components: dict[str, dict[str, type[Component]]] = {kind: {} for kind in HOOKS}
     owners: dict[tuple[str, str], str] = {}
-    for kind, hook_name in HOOKS.items():
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            plugin_name = impl.plugin_name
-            collected: list[type[Component]] = []
-            try:
-                impl.function(register=_collector(kind, plugin_name, collected, warnings))
-            except Exception as exc:
-                warnings.append(
-                    f"plugin '{plugin_name}' failed in {hook_name} and was skipped: "
-                    f"{type(exc).__name__}: {exc}"
-                )
-                continue
-            for cls in collected:
-                key = (kind, cls.name)
-                if key in owners:
-                    raise InpaintbenchError(
-                        f"{kind} '{cls.name}' is registered by two plugins: "
-                        f"'{owners[key]}' and '{plugin_name}'"
-                    )
-                owners[key] = plugin_name
-                components[kind][cls.name] = cls
-                by_name[plugin_name].registers.setdefault(kind, []).append(cls.name)
+    found, failed = call_hooks(pm)
+    for plugin_name, hook_name, exc in failed:
+        warnings.append(
+            f"plugin '{plugin_name}' failed in {hook_name} and was skipped: {type(exc).__name__}: {exc}"
+        )
+    for plugin_name, kind, cls in found:
+        problem = contract_problem(kind, cls)
+        if problem is not None:
+            warnings.append(f"plugin '{plugin_name}': {problem}; skipped")
+            continue
+        key = (kind, cls.name)
+        if key in owners:
+            raise InpaintbenchError(
+                f"{kind} '{cls.name}' is registered by two plugins: '{owners[key]}' and '{plugin_name}'"
+            )
+        owners[key] = plugin_name
+        components[kind][cls.name] = cls
+        by_name[plugin_name].registers.setdefault(kind, []).append(cls.name)
     return Registry(components, infos, warnings, owners)
 
 
@@ -180,17 +210,6 @@ def contract_problem(kind: str, cls: object) -> str | None:
     if kind == "metric" and not isinstance(getattr(cls, "higher_is_better", None), bool):
         return f"metric '{cls.name}' must declare higher_is_better = True or False"
     return None
-
-
-def _collector(kind: str, plugin_name: str, out: list[type[Component]], warnings: list[str]) -> Any:
-    def register(cls: type[Component]) -> None:
-        problem = contract_problem(kind, cls)
-        if problem is not None:
-            warnings.append(f"plugin '{plugin_name}': {problem}; skipped")
-            return
-        out.append(cls)
-
-    return register
 
 
 @cache

@@ -74,3 +74,27 @@ def test_listing_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env())
     assert result.returncode == 0, result.stderr
+
+
+def test_a_registry_of_given_plugins_in_process():
+    """build_registry(plugins=[...]) registers plugin objects next to the built-ins, with no entry point and
+    no process cache, and confines a broken one to a warning as for installed plugins."""
+    import types
+
+    from inpaintbench import Model, hookimpl
+    from inpaintbench.plugins import build_registry, get_registry
+
+    class Given(Model):
+        name = "given_model"
+        description = "registered by a plugin object"
+
+    good = types.ModuleType("good_plugin")
+    good.register_models = hookimpl(lambda register: register(Given))
+    bad = types.ModuleType("bad_plugin")
+    bad.register_masks = hookimpl(lambda register: 1 / 0)
+    registry = build_registry(plugins=[good, bad])
+    assert registry.names("model").count("given_model") == 1 and "mean_fill" in registry.names("model")
+    assert registry.plugin_of("model", "given_model") == "good_plugin"
+    assert any("'bad_plugin' failed in register_masks" in w for w in registry.warnings)
+    assert "given_model" not in get_registry().names("model")
+    assert "given_model" not in build_registry(plugins=[]).names("model")

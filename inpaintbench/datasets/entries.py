@@ -48,9 +48,9 @@ class Entry:
 
 def entries(dataset: Dataset, split: str, image_size: int) -> Iterator[Entry]:
     """The dataset's entries: its own ``lazy_samples`` when it has them, else its decoded samples."""
-    lazy = getattr(dataset, "lazy_samples", None)
-    if callable(lazy):
-        return lazy(split, image_size)
+    lazy = dataset.lazy_samples(split, image_size)
+    if lazy is not None:
+        return lazy
     return (_decoded(sample) for sample in dataset.samples(split, image_size))
 
 

@@ -84,6 +84,10 @@ class FolderDataset(Dataset):
                 partial(self._skip_failed, path),
             )
 
+    def source_path(self, image_id: str) -> Path | None:
+        path = self.root / image_id
+        return path if path.is_file() else None
+
     def _skip_failed(self, path: Path, exc: BaseException) -> None:
         self._skip(path, f"{type(exc).__name__}: {exc}")
 

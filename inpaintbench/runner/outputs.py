@@ -16,21 +16,43 @@ class InvalidOutput(Exception):
     """A model returned something that cannot be scored; the message says what."""
 
 
+def output_problems(output: object, images: torch.Tensor) -> list[tuple[str, str]]:
+    """Every way a model's raw output breaks ``Model.inpaint``'s promise, as (clause, detail): the one
+    statement of it, which the runner enforces (``validate``) and the plugin kit reports in full. Any
+    device will do: the runner moves the output to the batch's."""
+    return _inspect(output, images)[0]
+
+
 def validate(output: object, images: torch.Tensor) -> torch.Tensor:
-    if not isinstance(output, torch.Tensor):
-        raise InvalidOutput(f"returned {type(output).__name__}, expected a torch.Tensor")
-    if tuple(output.shape) != tuple(images.shape):
-        raise InvalidOutput(f"returned shape {tuple(output.shape)}, expected {tuple(images.shape)}")
+    """The output on the batch's device and dtype, rounding slack clamped; ``InvalidOutput`` names the
+    first broken clause."""
+    problems, lo, hi = _inspect(output, images)
+    if problems:
+        raise InvalidOutput(problems[0][1])
+    assert isinstance(output, torch.Tensor)
     output = output.to(device=images.device, dtype=images.dtype)
-    if output.numel() == 0:
-        return output
-    # one pass: the extremes are NaN or infinite exactly when some value is
-    lo, hi = (float(v) for v in torch.aminmax(output))
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise InvalidOutput("returned NaN or infinite values")
-    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-        raise InvalidOutput(f"returned values in [{lo:.4g}, {hi:.4g}], outside [0, 1]")
     return output.clamp(0, 1) if lo < 0 or hi > 1 else output
+
+
+def _inspect(output: object, images: torch.Tensor) -> tuple[list[tuple[str, str]], float, float]:
+    """The broken clauses, and the output's extremes (0, 1 when it has none)."""
+    if not isinstance(output, torch.Tensor):
+        return [("output type", f"returned {type(output).__name__}, expected a torch.Tensor")], 0.0, 1.0
+    problems = []
+    if tuple(output.shape) != tuple(images.shape):
+        expected = tuple(images.shape)
+        problems.append(("output shape", f"returned shape {tuple(output.shape)}, expected {expected}"))
+    if not output.is_floating_point():
+        problems.append(("output dtype", f"returned dtype {output.dtype}, expected a floating dtype"))
+    lo, hi = 0.0, 1.0
+    if output.numel():
+        # one pass: the extremes are NaN or infinite exactly when some value is
+        lo, hi = (float(v) for v in torch.aminmax(output.detach()))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            problems.append(("output finite", "returned NaN or infinite values"))
+        elif lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            problems.append(("output range", f"returned values in [{lo:.4g}, {hi:.4g}], outside [0, 1]"))
+    return problems, lo, hi
 
 
 def composite(prediction: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

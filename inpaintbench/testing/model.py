@@ -14,7 +14,7 @@ import torch
 from ..components import HOLE_VALUE, Batch, Model
 from ..masks.draw import draw_masks
 from ..plugins import get_registry
-from ..runner.outputs import RANGE_TOLERANCE
+from ..runner.outputs import output_problems
 from ..runner.sealed import inpaint_sealed
 from .inputs import DEFAULT_IMAGE_SIZE, DEFAULT_REGIMES, as_tensors, photo_crops
 from .report import Report
@@ -43,30 +43,6 @@ class _Recorder(Model):
         self.output = self.model.inpaint(batch)
         self.returned = True
         return self.output  # type: ignore[return-value]  # validated by inpaint_sealed
-
-
-def _output_problems(output: object, batch: Batch) -> list[tuple[str, str]]:
-    """Every way the raw output breaks ``Model.inpaint``'s promise, as (clause, detail)."""
-    if not isinstance(output, torch.Tensor):
-        return [("output type", f"returned {type(output).__name__}, expected a torch.Tensor")]
-    expected = tuple(batch.images.shape)
-    problems = []
-    if tuple(output.shape) != expected:
-        problems.append(("output shape", f"returned shape {tuple(output.shape)}, expected {expected}"))
-    if not output.is_floating_point():
-        problems.append(("output dtype", f"returned dtype {output.dtype}, expected a floating dtype"))
-    if output.device != batch.images.device:
-        problems.append(
-            ("output device", f"returned it on {output.device}, the batch is on {batch.images.device}")
-        )
-    values = output.detach().float()
-    if not torch.isfinite(values).all():
-        problems.append(("output finite", "returned NaN or infinite values"))
-    elif values.numel():
-        lo, hi = values.min().item(), values.max().item()
-        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            problems.append(("output range", f"returned values in [{lo:.4g}, {hi:.4g}], outside [0, 1]"))
-    return problems
 
 
 def _difference(a: torch.Tensor, b: torch.Tensor, atol: float) -> str | None:
@@ -174,7 +150,7 @@ def _check_regime(report: Report, case: _Case) -> None:
         if not case.first.returned:
             report.fail("inpaint runs", f"{where}raised {type(exc).__name__}: {exc}")
             return
-    for clause, detail in _output_problems(case.first.output, case.first.arrived):
+    for clause, detail in output_problems(case.first.output, case.first.arrived.images):
         report.fail(clause, where + detail)
     if case.pred is None:  # the host refused the output: the problems above say why
         return

@@ -12,28 +12,26 @@ import importlib
 import pluggy
 
 from .. import hookspecs
-from ..plugins import BUILTIN_MODULES, HOOKS, contract_problem
+from ..plugins import BUILTIN_MODULES, call_hooks, contract_problem, plugin_name
 from .report import ContractError
 
 
 def _registered(plugin: object, name: str) -> tuple[dict[str, list[type]], list[tuple[str, str]]]:
-    """Every class each hook of ``plugin`` registers, by kind, and what went wrong calling the hooks."""
+    """Every class each hook of ``plugin`` registers, by kind, and what went wrong calling the hooks,
+    called as the registry calls them (``call_hooks``) but on this plugin alone."""
     pm = pluggy.PluginManager("inpaintbench")
     pm.add_hookspecs(hookspecs)
-    problems: list[tuple[str, str]] = []
     try:
         pm.register(plugin, name=name)
         pm.check_pending()
     except Exception as exc:
         return {}, [("hooks", f"{type(exc).__name__}: {exc}")]
+    found, failed = call_hooks(pm)
     classes: dict[str, list[type]] = {}
-    for kind, hook_name in HOOKS.items():
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            try:
-                impl.function(register=classes.setdefault(kind, []).append)
-            except Exception as exc:
-                problems.append(("hooks", f"{hook_name} raised {type(exc).__name__}: {exc}"))
-    return {kind: found for kind, found in classes.items() if found}, problems
+    for _, kind, cls in found:
+        classes.setdefault(kind, []).append(cls)
+    problems = [("hooks", f"{hook_name} raised {type(exc).__name__}: {exc}") for _, hook_name, exc in failed]
+    return classes, problems
 
 
 def _builtin_names(plugin: object) -> set[tuple[str, str]]:
@@ -53,7 +51,7 @@ def check_registration(plugin: object) -> dict[str, list[str]]:
     ``register``; raise ContractError if a hook is misspelt or raises, nothing is registered, or a
     class would be refused, lacks a description or clashes with another name. Returns the registered
     names by kind, for the test to compare with what the plugin means to offer."""
-    name = getattr(plugin, "__name__", type(plugin).__name__)
+    name = plugin_name(plugin)
     classes, violations = _registered(plugin, name)
     builtins = _builtin_names(plugin)
     seen: set[tuple[str, str]] = set()
