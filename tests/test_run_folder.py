@@ -48,11 +48,29 @@ def slow(self, key):
     return value
 store.ResultStore.get_meta = slow
 """
+#: Run in a child: every read of the store's identity waits until the file ``release`` exists, so the
+#: child holds the folder for exactly as long as the test needs (not a fixed sleep that must outlast
+#: the slowest start of a second process).
+HELD_IDENTITY = """
+import pathlib, sys, time
+from inpaintbench.runner import store
+read = store.ResultStore.get_meta
+release, deadline = pathlib.Path({release!r}), time.monotonic() + 300
+def held(self, key):
+    value = read(self, key)
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+store.ResultStore.get_meta = held
+"""
 CLI = "from inpaintbench.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def _start(argv: list[str], delay: float = 0.0) -> subprocess.Popen:
-    code = (SLOW_IDENTITY.format(delay=delay) if delay else "import sys\n") + CLI
+def _start(argv: list[str], delay: float = 0.0, release: Path | None = None) -> subprocess.Popen:
+    if release is not None:
+        code = HELD_IDENTITY.format(release=str(release)) + CLI
+    else:
+        code = (SLOW_IDENTITY.format(delay=delay) if delay else "import sys\n") + CLI
     return subprocess.Popen(
         [sys.executable, "-c", code, *argv],
         env=cli_env(),
@@ -84,7 +102,8 @@ def _refused_as_busy(result: subprocess.CompletedProcess, out: Path) -> None:
 @pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_first_ones_pid(tmp_path):
     out = tmp_path / "run"
-    first = _start([*BASE, "--out", str(out)], delay=10)  # holds the folder while the second starts
+    release = tmp_path / "release"
+    first = _start([*BASE, "--out", str(out)], release=release)  # holds the folder until released
     deadline = time.monotonic() + 120
     while lock.writer(out) is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -92,6 +111,7 @@ def test_a_second_writer_is_refused_naming_the_first_ones_pid(tmp_path):
     second = run_cli(*BASE, "--out", str(out))
     _refused_as_busy(second, out)
     assert f"(pid {first.pid})" in second.stderr
+    release.touch()
     assert _finish(first).returncode == 0
     assert len(pd.read_csv(out / layout.RESULTS_CSV)) == 4 and lock.writer(out) is None
 
