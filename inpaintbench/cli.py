@@ -16,6 +16,7 @@ from .runner.bounds import check_image_size, check_positive
 from .runner.references import REFERENCE_MODELS, with_references
 
 if TYPE_CHECKING:
+    from .plugins import Registry
     from .runner.distributed import World
     from .runner.plan import Plan
 
@@ -40,12 +41,10 @@ def _option(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _add_training_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("training (models that train or load weights)")
-    g.add_argument("--checkpoint", help="load this checkpoint instead of training")
-    g.add_argument("--preset", help="training preset, e.g. quick or paper")
-    g.add_argument("--steps", type=int, help="training steps (overrides the preset)")
-    g.add_argument("--minutes", type=float, help="training time budget (overrides the preset)")
+def _add_training_options(p: argparse.ArgumentParser, flags: dict[str, tuple[str, type, str]]) -> None:
+    g = p.add_argument_group("model options (the flags are declared by the models that read them)")
+    for flag, (key, kind, text) in flags.items():
+        g.add_argument(flag, dest=f"model_flag:{key}", type=kind, metavar=key.upper(), help=text)
     g.add_argument(
         "--option",
         action="append",
@@ -57,16 +56,45 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-dataset", help="dataset to train on (default: the run's dataset, train split)")
 
 
+def model_flags(registry: Registry | None) -> tuple[dict[str, tuple[str, type, str]], list[str]]:
+    """The flags registered models declare (``Model.flags``): flag -> (option key, type, help), and a
+    warning for each one skipped because the host or another model already has it otherwise."""
+    found: dict[str, tuple[str, type, str]] = {}
+    skipped: list[str] = []
+    for name in registry.names("model") if registry is not None else []:
+        cls = registry.components["model"][name]
+        for flag, (key, kind) in cls.flags.items():
+            text = f"{cls.options[key]} (model {name})"
+            if flag in HOST_FLAGS or (flag in found and found[flag][:2] != (key, kind)):
+                skipped.append(
+                    f"model '{name}' declares {flag}, which is already a flag; use --option {key}=..."
+                )
+            elif flag in found:
+                found[flag] = (key, kind, f"{found[flag][2]}; {text}")
+            else:
+                found[flag] = (key, kind, text)
+    return found, skipped
+
+
 def _model_options(args: argparse.Namespace) -> dict[str, str]:
     options = dict(args.option)
-    for key in ("checkpoint", "preset", "steps", "minutes"):
-        value = getattr(args, key, None)
-        if value is not None:
-            options[key] = str(value)
+    for dest, value in vars(args).items():
+        if dest.startswith("model_flag:") and value is not None:
+            options[dest.partition(":")[2]] = str(value)
     return options
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The flags of ``run`` and ``train`` a model may not declare.
+HOST_FLAGS = frozenset(
+    ("--model", "--masks", "--dataset", "--metrics", "--image-size", "--seed", "--limit", "--batch-size",
+     "--device", "--out", "--name", "--resume", "--no-images", "--no-progress", "--no-references",
+     "--option", "--train-dataset", "--train-on-test", "--debug", "--help")
+)  # fmt: skip
+
+
+def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
+    """The command line; ``registry`` adds the flags its models declare to ``run`` and ``train``."""
+    flags, _ = model_flags(registry)
     parser = _Parser(
         prog="inpaintbench",
         description="Benchmark image inpainting models with seeded masks and checked metrics.",
@@ -102,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"do not add the reference baselines ({', '.join(REFERENCE_MODELS)}) to a run that names none",
     )
-    _add_training_options(run)
+    _add_training_options(run, flags)
     run.add_argument(
         "--train-on-test",
         action="store_true",
@@ -113,13 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model without evaluating it")
     train.add_argument("--model", required=True)
     train.add_argument("--dataset", default="samples")
-    train.add_argument("--mode", default="center", help="which network: center or random")
     train.add_argument("--image-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="auto")
     train.add_argument("--out", type=Path, help="checkpoint folder")
     train.add_argument("--no-progress", action="store_true")
-    _add_training_options(train)
+    _add_training_options(train, flags)
 
     report = sub.add_parser("report", help="render one HTML report from one or several runs")
     report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -330,7 +357,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry.get("dataset", spec)  # a wrong spec fails here, before any work
     given = _model_options(args)
     check_options(given, [model])
-    options = given | {"mode": args.mode}
+    options = dict(given)
     if args.out is not None:
         options["out"] = str(args.out)
     ctx = PrepareContext(
@@ -338,7 +365,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         device=resolve_device(args.device),
         seed=args.seed,
-        regimes=[args.mode],
+        regimes=[],
         options=options,
         cache_dir=cache_dir(),
         progress=not args.no_progress,
@@ -460,9 +487,23 @@ def main(argv: list[str] | None = None) -> int:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:  # a path given as non-UTF-8 bytes is printed escaped, not a crash
         reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    args = build_parser(_registry_for_flags()).parse_args(argv)
     args.argv = argv
     return guarded(lambda: COMMANDS[args.command](args), argv, args.debug)
+
+
+def _registry_for_flags() -> Registry | None:
+    """The plugin registry, for the flags its models declare (no torch is imported); None when it cannot
+    be built, so the command itself reports why, as one line."""
+    from .plugins import get_registry
+
+    try:
+        registry = get_registry()
+    except InpaintbenchError:
+        return None
+    for line in model_flags(registry)[1]:
+        print(f"warning: {line}", file=sys.stderr)
+    return registry
 
 
 if __name__ == "__main__":

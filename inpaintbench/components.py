@@ -284,6 +284,11 @@ class Model(Component):
     #: training flags), name -> one line of help. A run rejects an option that none of its models
     #: reads, so a misspelt key stops the run before any work instead of being silently ignored.
     options: ClassVar[dict[str, str]] = {}
+    #: Flags of ``run`` and ``train`` that set one of ``options``: flag -> (option key, str, int or
+    #: float), so a model's own settings read as flags (``--preset quick`` for ``--option
+    #: preset=quick``) and a malformed number is refused by the parser. The host adds them to its
+    #: command line; one that the host or another plugin already has is skipped with a warning.
+    flags: ClassVar[dict[str, tuple[str, type]]] = {}
 
     def check(self, device: torch.device, image_size: int) -> None:
         """Load and try whatever the model reads from outside the run (a model file, a pipeline folder)

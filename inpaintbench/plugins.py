@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -209,6 +210,13 @@ def contract_problem(kind: str, cls: object) -> str | None:
         return f"{cls.__name__} needs a name without ':' or ',' (got {cls.name!r})"
     if kind == "metric" and not isinstance(getattr(cls, "higher_is_better", None), bool):
         return f"metric '{cls.name}' must declare higher_is_better = True or False"
+    if kind == "model":
+        for flag, declared in cls.flags.items():  # type: ignore[attr-defined]
+            key, kind_of = declared if isinstance(declared, tuple) and len(declared) == 2 else (None, None)
+            if not re.fullmatch(r"--[a-z][a-z0-9-]*", str(flag)) or key not in cls.options:  # type: ignore[attr-defined]
+                return f"model '{cls.name}': flag {flag!r} must be --lowercase and set one of its options"
+            if kind_of not in (str, int, float):
+                return f"model '{cls.name}': flag {flag} must take str, int or float"
     return None
 
 

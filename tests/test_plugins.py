@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import cli_env, run_cli
 
 BUILTINS = {"inpaintbench.models", "inpaintbench.masks", "inpaintbench.metrics", "inpaintbench.datasets"}
@@ -98,3 +99,50 @@ def test_a_registry_of_given_plugins_in_process():
     assert any("'bad_plugin' failed in register_masks" in w for w in registry.warnings)
     assert "given_model" not in get_registry().names("model")
     assert "given_model" not in build_registry(plugins=[]).names("model")
+
+
+def test_models_declare_their_own_flags():
+    """Model.flags become flags of run and train (typed by the parser); one the host or another model
+    has is skipped with a warning; a flag that sets no declared option is refused at registration."""
+    import types
+
+    from inpaintbench import Model, hookimpl
+    from inpaintbench.cli import _model_options, build_parser, model_flags
+    from inpaintbench.plugins import build_registry
+
+    class Flagged(Model):
+        name = "flagged"
+        description = "declares --kernel and --out"
+        options = {"kernel": "blur window", "out": "where"}
+        flags = {"--kernel": ("kernel", int), "--out": ("out", str)}
+
+    class Clashing(Model):
+        name = "other_flagged"
+        description = "declares --kernel for another option (after flagged, by name)"
+        options = {"size": "a size"}
+        flags = {"--kernel": ("size", str)}
+
+    class Unknown(Model):
+        name = "unknown_flag"
+        description = "a flag for an option it does not declare"
+        flags = {"--steps": ("steps", int)}
+
+    plugin = types.ModuleType("flag_plugin")
+    plugin.register_models = hookimpl(lambda register: [register(c) for c in (Flagged, Clashing, Unknown)])
+    registry = build_registry(plugins=[plugin])
+    assert "unknown_flag" not in registry.names("model")
+    assert any(
+        "flag '--steps' must be --lowercase and set one of its options" in w for w in registry.warnings
+    )
+    flags, skipped = model_flags(registry)
+    assert flags["--kernel"][:2] == ("kernel", int)
+    assert sorted(skipped) == [
+        "model 'flagged' declares --out, which is already a flag; use --option out=...",
+        "model 'other_flagged' declares --kernel, which is already a flag; use --option size=...",
+    ]
+    args = build_parser(registry).parse_args(
+        ["run", "--model", "flagged", "--kernel", "5", "--option", "a=b"]
+    )
+    assert _model_options(args) == {"a": "b", "kernel": "5"}
+    with pytest.raises(SystemExit):
+        build_parser(registry).parse_args(["run", "--model", "flagged", "--kernel", "five"])

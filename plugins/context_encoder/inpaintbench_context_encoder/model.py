@@ -107,6 +107,13 @@ class ContextEncoder(Model):
         "mode": "center or random: the network inpaintbench train trains",
         "out": "checkpoint folder of inpaintbench train",
     }
+    flags = {
+        "--checkpoint": ("checkpoint", str),
+        "--preset": ("preset", str),
+        "--steps": ("steps", int),
+        "--minutes": ("minutes", float),
+        "--mode": ("mode", str),
+    }
 
     def __init__(self, arg: str | None = None) -> None:
         super().__init__(arg)
