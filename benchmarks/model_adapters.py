@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,15 +30,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from ce_precision import cpu_model  # the same machine line as the other benchmarks
 
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.sealed import seal
-from inpaintbench.seeding import mask_rng, stable_seed
+from inpaintbench.seeding import stable_seed
 from inpaintbench.testing import prepare_context
-from inpaintbench.testing.inputs import as_tensors, photo_crops
+from inpaintbench.testing.inputs import sealed_batch
 from inpaintbench.testing.released import (
     LamaLike,
     save_diffusers_pipeline,
@@ -49,27 +47,6 @@ from inpaintbench.testing.released import (
 )
 
 REGISTRY = build_registry()
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def batch_of(size: int, n: int, regime: str = "random"):
-    """``n`` sealed photo crops; the samples test split has at least 3 (one a photo at 512 px), so
-    they repeat, each under a mask of its own."""
-    crops = photo_crops(size, min(n, 3))
-    ids = [f"{crops[k % len(crops)].image_id}#{k}" for k in range(n)]
-    generator = REGISTRY.get("mask", regime)
-    masks = [generator.generate(mask_rng(0, regime, i), size, size).astype(np.float32) for i in ids]
-    target, holes = as_tensors([crops[k % len(crops)].image for k in range(n)], masks, torch.device("cpu"))
-    return seal(target, holes, ids, regime)
 
 
 def direct_call(kind: str, path: Path, batch) -> Callable[[], object]:
@@ -157,7 +134,7 @@ def main() -> int:
         }
         pipeline = save_diffusers_pipeline(root / "pipe")
         for size in (int(s) for s in args.sizes.split(",")):
-            batch = batch_of(size, args.batch)
+            batch = sealed_batch(size, args.batch)
             for kind, path in files.items():
                 model = REGISTRY.get("model", f"{kind}:{path}")
                 model.prepare(prepare_context(image_size=size))

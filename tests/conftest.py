@@ -67,3 +67,25 @@ def kill_part_way(args: list[str], out: Path, rows: int, timeout: float = 300, *
 @pytest.fixture
 def cli():
     return run_cli
+
+
+#: The images of the ``places`` fixture's Places365 copy.
+PLACES_NAMES = [f"Places365_val_{i:08d}.jpg" for i in range(1, 7)]
+
+
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """A Places365 copy of six 640 x 480 noise images under val_large/, and a recipe listing them."""
+    import numpy as np
+    from PIL import Image
+    from test_recipes import reduced
+
+    from inpaintbench.datasets.recipes import ENV_VAR
+
+    monkeypatch.setenv(ENV_VAR, str(reduced(tmp_path, "places365", lists={"test": PLACES_NAMES})))
+    folder = tmp_path / "places" / "val_large"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in PLACES_NAMES:
+        Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(folder / name, quality=95)
+    return folder.parent

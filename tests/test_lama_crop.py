@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import PLACES_NAMES
 from PIL import Image
-from test_recipes import reduced
 
 from inpaintbench.datasets.images import resize_short_side, to_float_rgb
-from inpaintbench.datasets.recipes import ENV_VAR
 from inpaintbench.errors import InpaintbenchError
 from inpaintbench.masks.lama import LamaThick
 from inpaintbench.plugins import build_registry
 from inpaintbench.seeding import mask_rng
 
-NAMES = [f"Places365_val_{i:08d}.jpg" for i in range(1, 7)]
 REGIME = "lama-thick:256"
-
-
-@pytest.fixture
-def places(tmp_path, monkeypatch):
-    """Six 640 x 480 noise images under val_large/, and a recipe listing them."""
-    monkeypatch.setenv(ENV_VAR, str(reduced(tmp_path, "places365", lists={"test": NAMES})))
-    folder = tmp_path / "places" / "val_large"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in NAMES:
-        Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(folder / name, quality=95)
-    return folder.parent
 
 
 def dataset(places, query: str = ""):
@@ -56,12 +42,12 @@ def test_the_seed_option_changes_masks_and_the_default_stays_the_centre_crop(pla
     first = {s.image_id: s.image for s in dataset(places, f"?crop={REGIME}").samples("test", 256)}
     again = {s.image_id: s.image for s in dataset(places, f"?crop={REGIME}").samples("test", 256)}
     other = {s.image_id: s.image for s in dataset(places, f"?crop={REGIME}&seed=1").samples("test", 256)}
-    assert all(np.array_equal(first[k], again[k]) for k in NAMES)
-    assert any(not np.array_equal(first[k], other[k]) for k in NAMES)
+    assert all(np.array_equal(first[k], again[k]) for k in PLACES_NAMES)
+    assert any(not np.array_equal(first[k], other[k]) for k in PLACES_NAMES)
     plain = dataset(places)
     centre = next(plain.samples("test", 256))
-    assert np.array_equal(centre.image, resized_source(places, NAMES[0])[:, 42:298])
-    assert plain.frozen_mask(REGIME, NAMES[0]) is None
+    assert np.array_equal(centre.image, resized_source(places, PLACES_NAMES[0])[:, 42:298])
+    assert plain.frozen_mask(REGIME, PLACES_NAMES[0]) is None
 
 
 @pytest.mark.parametrize(

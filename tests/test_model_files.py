@@ -19,19 +19,16 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from inpaintbench import InpaintbenchError
 from inpaintbench.cli import main
-from inpaintbench.components import Batch
 from inpaintbench.models.conventions import OPTIONS, Convention
 from inpaintbench.models.files import OnnxModel, sniff
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.sealed import seal
-from inpaintbench.seeding import mask_rng, stable_seed
+from inpaintbench.seeding import stable_seed
 from inpaintbench.testing import check_model, prepare_context
-from inpaintbench.testing.inputs import as_tensors, photo_crops
+from inpaintbench.testing.inputs import sealed_batch
 from inpaintbench.testing.released import (
     LamaLike,
     save_diffusers_pipeline,
@@ -41,7 +38,6 @@ from inpaintbench.testing.released import (
 )
 
 REGISTRY = build_registry()
-CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +67,6 @@ def loaded(spec: str, image_size: int = 64):
     return model
 
 
-def sealed(image_size: int, n: int = 3, regime: str = "random") -> Batch:
-    """Real photo crops with the run's masks, sealed as the runner seals them."""
-    crops = photo_crops(image_size, n)
-    generator = REGISTRY.get("mask", regime)
-    masks = [generator.generate(mask_rng(0, regime, c.image_id), image_size, image_size) for c in crops]
-    target, holes = as_tensors([c.image for c in crops], [m.astype(np.float32) for m in masks], CPU)
-    return seal(target, holes, [c.image_id for c in crops], regime)
-
-
 def symmetric_pad(t: torch.Tensor, mod: int) -> torch.Tensor:
     """numpy's own symmetric padding at the bottom and right, the reference for the adapter's."""
     h, w = t.shape[-2:]
@@ -93,7 +80,7 @@ def symmetric_pad(t: torch.Tensor, mod: int) -> torch.Tensor:
 def test_each_adapter_returns_what_calling_the_model_directly_returns(files, kind, image_size):
     """At 60 px the sides are padded to 64 (numpy's symmetric) and the output cropped back."""
     model, paths = files
-    batch = sealed(image_size)
+    batch = sealed_batch(image_size)
     got = loaded(f"{kind}:{paths[kind]}", image_size).inpaint(batch)
     with torch.no_grad():
         direct = model(symmetric_pad(batch.images, 8), symmetric_pad(batch.masks, 8))
@@ -108,7 +95,7 @@ def test_each_adapter_keeps_the_model_contract(files, kind):
 
 
 def test_batch_option_splits_the_call_without_changing_the_result(files):
-    batch = sealed(64, n=5)
+    batch = sealed_batch(64, 5)
     whole = loaded(f"torchscript:{files[1]['torchscript']}").inpaint(batch)
     split = loaded(f"torchscript:{files[1]['torchscript']}?batch=2").inpaint(batch)
     torch.testing.assert_close(split, whole, atol=1e-5, rtol=0)
@@ -117,7 +104,7 @@ def test_batch_option_splits_the_call_without_changing_the_result(files):
 @pytest.mark.parametrize("kind", ["torchscript", "exported"])
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_lower_precision_runs_and_stays_close(files, kind, precision):
-    batch = sealed(64)
+    batch = sealed_batch(64)
     full = loaded(f"{kind}:{files[1][kind]}").inpaint(batch)
     low = loaded(f"{kind}:{files[1][kind]}?precision={precision}&memory=channels_last")
     out = low.inpaint(batch)
@@ -152,7 +139,7 @@ def scripted(tmp_path, module: nn.Module, name: str):
 
 def test_migan_preset_hands_the_mask_and_the_blanked_image_as_migan_takes_them(tmp_path):
     """MI-GAN: one tensor cat([0.5 - hole, image * (1 - hole)]) with the image in [-1, 1], padded to 512."""
-    batch = sealed(64, n=2)
+    batch = sealed_batch(64, 2)
     hole = batch.masks.expand(-1, 3, -1, -1).bool()
     rgb = loaded(f"torchscript:{scripted(tmp_path, EchoRgb(), 'rgb.pt')}?preset=migan").inpaint(batch)
     # holes hold 0 in [-1, 1]: 0.5 once mapped back; known pixels come back as they went in
@@ -163,7 +150,7 @@ def test_migan_preset_hands_the_mask_and_the_blanked_image_as_migan_takes_them(t
 
 
 def test_range_order_and_polarity_options(tmp_path):
-    batch = sealed(64, n=2)
+    batch = sealed_batch(64, 2)
     path = scripted(tmp_path, EchoPair(), "pair.pt")
     red = batch.images[:, :1].expand(-1, 3, -1, -1)
     blue = batch.images[:, 2:3].expand(-1, 3, -1, -1)
@@ -177,7 +164,7 @@ def test_range_order_and_polarity_options(tmp_path):
 
 def test_size_option_resizes_in_and_out(files):
     model = loaded(f"torchscript:{files[1]['torchscript']}?size=96")
-    out = model.inpaint(sealed(64))
+    out = model.inpaint(sealed_batch(64))
     assert out.shape == (3, 3, 64, 64)
     assert model.convention.padded_size(64, 64) == (96, 96)
 
@@ -286,23 +273,6 @@ def test_a_bad_model_file_is_one_line_and_exit_2_before_any_work(files, tmp_path
 
 
 # -- a whole run: LaMa as released, with a stand-in of its signature -----------------------------------
-@pytest.fixture
-def places(tmp_path, monkeypatch):
-    """Four 640 x 480 photos-to-be (noise) under val_large/, and a places365 recipe listing them."""
-    from test_recipes import reduced
-
-    from inpaintbench.datasets.recipes import ENV_VAR
-
-    names = [f"Places365_val_{i:08d}.jpg" for i in range(1, 5)]
-    monkeypatch.setenv(ENV_VAR, str(reduced(tmp_path, "places365", lists={"test": names})))
-    folder = tmp_path / "places" / "val_large"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in names:
-        Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(folder / name, quality=95)
-    return folder.parent
-
-
 def test_the_main_command_runs_a_lama_file_beside_a_baseline(files, places, tmp_path, capsys):
     """The issue's command: torchscript:big-lama.pt,mean_fill on lama-thick over places365."""
     path = files[1]["torchscript"]
@@ -322,7 +292,7 @@ def test_the_main_command_runs_a_lama_file_beside_a_baseline(files, places, tmp_
     assert provenance["convention"]["mod"] == 8 and provenance["device"] == "cpu"
     rows = pd.read_csv(out / "results.csv")
     mine = rows[rows.model == f"torchscript:{path}"]
-    assert len(mine) == 8 and mine.psnr.notna().all()
+    assert len(mine) == 12 and mine.psnr.notna().all()  # 6 photos, 2 regimes
     assert (mine.checkpoint == f"{path} sha256:{digest}").all()
     assert digest[:12] in (out / "index.html").read_text()
 
@@ -334,7 +304,7 @@ def test_diffusers_output_is_the_pipeline_called_directly_with_each_images_seed(
     model = REGISTRY.get("model", f"diffusers:{pipeline}?steps=2&guidance=3&prompt=a%20cat")
     ctx = prepare_context(image_size=64, seed=5)
     model.prepare(ctx)
-    batch = sealed(64, n=2)
+    batch = sealed_batch(64, 2)
     got = model.inpaint(batch)
     pipe = DiffusionPipeline.from_pretrained(pipeline, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
@@ -356,7 +326,7 @@ def test_diffusers_keeps_the_model_contract_and_seeds_per_image(pipeline):
     model = REGISTRY.get("model", f"diffusers:{pipeline}?steps=2")
     model.prepare(prepare_context(image_size=64))
     check_model(model, batch_atol=1e-4)
-    batch = sealed(64, n=2)
+    batch = sealed_batch(64, 2)
     first = model.inpaint(batch)
     model.prepare(prepare_context(image_size=64, seed=1))
     assert (model.inpaint(batch) - first).abs().max() > 1e-3  # another run seed, other noise

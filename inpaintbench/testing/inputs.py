@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..components import PrepareContext, Sample, TrainSplit
+from ..components import Batch, PrepareContext, Sample, TrainSplit
 from ..datasets.samples import SamplesDataset
 
 DEFAULT_IMAGE_SIZE = 64
@@ -47,6 +47,24 @@ def as_tensors(
         target = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device, torch.float32)
         holes = torch.from_numpy(np.stack(masks)).unsqueeze(1).to(device, torch.float32)
         return target.contiguous().clone(), holes.contiguous().clone()
+
+
+def sealed_batch(
+    image_size: int = DEFAULT_IMAGE_SIZE, count: int = 3, regime: str = "random", *, seed: int = 0
+) -> Batch:
+    """``count`` photo crops sealed under ``regime``'s masks (drawn from ``seed`` as a run draws them),
+    on the CPU: what a model receives, to call it directly in a test or a benchmark. When the split has
+    fewer crops at this size they repeat, each under a mask of its own (ids ``ID#k``)."""
+    from ..masks.draw import draw_masks
+    from ..plugins import get_registry
+    from ..runner.sealed import seal
+
+    crops = photo_crops(image_size, min(count, len(_test_split(image_size))))
+    picks = [crops[k % len(crops)] for k in range(count)]
+    ids = [c.image_id if count <= len(crops) else f"{c.image_id}#{k}" for k, c in enumerate(picks)]
+    masks = draw_masks(get_registry().get("mask", regime), regime, seed, ids, image_size)
+    target, holes = as_tensors([c.image for c in picks], [masks[i] for i in ids], torch.device("cpu"))
+    return seal(target, holes, ids, regime)
 
 
 def prepare_context(*, cache_dir: str | Path | None = None, **overrides: Any) -> PrepareContext:
