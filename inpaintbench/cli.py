@@ -27,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own errors (a bad int, an unknown flag) as the one line every other input error is."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        from .boundary import printable  # an argument with a newline in it stays on the one line
+
+        self.exit(2, f"error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
 
 def _csv(text: str) -> list[str]:
