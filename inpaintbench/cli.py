@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import InpaintbenchError
-from .runner import DEFAULT_METRICS
 from .runner.bounds import check_image_size, check_positive
+from .runner.plan import RunConfig
 from .runner.references import REFERENCE_MODELS, with_references
 
 if TYPE_CHECKING:
@@ -108,18 +108,21 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         "--model",
         help="model(s), comma-separated, e.g. mean_fill,biharmonic or torchscript:big-lama.pt,mean_fill",
     )
+    masks, metrics = (",".join(RunConfig.default(name)) for name in ("masks", "metrics"))
     run.add_argument(
-        "--masks", type=_csv, default=_csv("center,random"), help="mask regimes (default center,random)"
+        "--masks", type=_csv, default=RunConfig.default("masks"), help=f"mask regimes (default {masks})"
     )
-    run.add_argument("--dataset", default="samples", help="samples (default) or folder:PATH, ...")
     run.add_argument(
-        "--metrics", type=_csv, default=list(DEFAULT_METRICS), help=f"default {','.join(DEFAULT_METRICS)}"
+        "--dataset", default=RunConfig.default("dataset"), help="samples (default) or folder:PATH, ..."
     )
-    run.add_argument("--image-size", type=int, default=128)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--metrics", type=_csv, default=RunConfig.default("metrics"), help=f"default {metrics}")
+    run.add_argument("--image-size", type=int, default=RunConfig.default("image_size"))
+    run.add_argument("--seed", type=int, default=RunConfig.default("seed"))
     run.add_argument("--limit", type=int, help="evaluate at most N images")
-    run.add_argument("--batch-size", type=int, default=16)
-    run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda")
+    run.add_argument("--batch-size", type=int, default=RunConfig.default("batch_size"))
+    run.add_argument(
+        "--device", default=RunConfig.default("device"), help="auto (CUDA, then MPS, then CPU), cpu, cuda"
+    )
     run.add_argument("--out", type=Path, help="output folder (default reports/<name or timestamp>)")
     run.add_argument("--name", help="name of the output folder under reports/")
     run.add_argument(
@@ -142,10 +145,9 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model without evaluating it")
     train.add_argument("--model", required=True)
-    train.add_argument("--dataset", default="samples")
-    train.add_argument("--image-size", type=int, default=128)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto")
+    for flag, name, kind in (("--dataset", "dataset", str), ("--image-size", "image_size", int),
+                             ("--seed", "seed", int), ("--device", "device", str)):  # fmt: skip
+        train.add_argument(flag, type=kind, default=RunConfig.default(name))
     train.add_argument("--out", type=Path, help="checkpoint folder")
     train.add_argument("--no-progress", action="store_true")
     _add_training_options(train, flags)

@@ -7,9 +7,10 @@ CLI builds the plan first and imports the pipeline (``run.py``) only when the pl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 from ..components import Dataset, MaskGenerator, Metric, Model
 from ..errors import InpaintbenchError
@@ -26,8 +27,11 @@ IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics")
 
 @dataclass
 class RunConfig:
+    """A run's settings: the one place their defaults and types are declared. The CLI's defaults
+    (``default``) and the checks of a stored run.json (``types``) are derived from it."""
+
     models: list[str]
-    masks: list[str]
+    masks: list[str] = field(default_factory=lambda: ["center", "random"])
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     dataset: str = "samples"
     train_dataset: str | None = None
@@ -43,6 +47,21 @@ class RunConfig:
     train_on_test: bool = False
     #: The models of ``models`` that the run added as reference baselines (``references.py``).
     references: list[str] = field(default_factory=list)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of setting ``name``."""
+        declared = cls.__dataclass_fields__[name]
+        return declared.default_factory() if declared.default_factory is not MISSING else declared.default
+
+    @classmethod
+    def types(cls) -> dict[str, tuple[type, ...]]:
+        """The type(s) each setting's stored value may have (``NoneType`` where it may be null)."""
+        found = {}
+        for name, hint in get_type_hints(cls).items():
+            options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+            found[name] = tuple(get_origin(option) or option for option in options)
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunConfig:

@@ -12,23 +12,10 @@ from typing import Any
 
 from ..errors import InpaintbenchError
 from .files import kind
+from .plan import RunConfig
 
-#: The type each stored setting must have; None marks a setting that may be null.
-FIELDS: dict[str, tuple[type, ...]] = {
-    "models": (list,),
-    "masks": (list,),
-    "metrics": (list,),
-    "dataset": (str,),
-    "train_dataset": (str, type(None)),
-    "image_size": (int,),
-    "seed": (int,),
-    "limit": (int, type(None)),
-    "batch_size": (int,),
-    "device": (str,),
-    "options": (dict,),
-    "save_images": (bool,),
-    "train_on_test": (bool,),
-}
+#: The type each stored setting must have (``RunConfig``'s own); NoneType marks one that may be null.
+FIELDS: dict[str, tuple[type, ...]] = RunConfig.types()
 LISTS = ("models", "masks", "metrics")
 
 
