@@ -406,7 +406,8 @@ def _check_set_options(args: argparse.Namespace) -> None:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    from .frozen import MANIFEST, freeze
+    from .datasets.evalset import MANIFEST
+    from .frozen import freeze
 
     _check_set_options(args)
     manifest = freeze(args.dataset, args.masks, args.image_size, args.seed, args.limit, args.out)

@@ -7,8 +7,8 @@ same shape, so the names are fixed here once:
     EXPORT/<regime folder>/NAME_mask000.png    its mask, white = hole (8-bit L)
     PRED/<regime folder>/NAME_mask000.png      the prediction (LaMa's predict.py naming), or NAME.png
 
-``<regime folder>`` is ``layout.file_key(regime spec)``, the name of the regime's folder in a run's
-``images/``. ``NAME`` is ``layout.file_key(image id)``, with any ``mask`` in its readable part spelt
+``<regime folder>`` is ``file_key(regime spec)``, the name of the regime's folder in a run's
+``images/``. ``NAME`` is ``file_key(image id)``, with any ``mask`` in its readable part spelt
 ``msk`` (LaMa globs ``*mask*.png`` for masks and cuts the image name at the last ``_mask``), then ``-``
 and ``mask_digest`` of the image's mask. The digest ties a prediction to the exact mask it was made
 for: a run whose mask differs (another ``--seed``, a changed generator) finds no file instead of
@@ -22,7 +22,15 @@ import re
 
 import numpy as np
 
-from .runner.layout import file_key
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_key(text: str) -> str:
+    """A safe, unique file name for any text: a readable slug plus a short hash of the original (the
+    names of a run folder's images and of an export's files)."""
+    slug = _UNSAFE.sub("_", text).strip("._")[:60] or "x"
+    return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
 
 #: What LaMa's predict.py globs for (``*mask*.png``) and cuts the image name at (``_mask``).
 MASK_SUFFIX = "_mask000"

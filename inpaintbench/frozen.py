@@ -25,15 +25,13 @@ import numpy as np
 
 from .cache import sha256_file
 from .components import Dataset, MaskGenerator
+from .datasets.evalset import FORMAT, MANIFEST
 from .errors import InpaintbenchError
 from .runner import layout
 from .runner.pngs import write_png
 
 if TYPE_CHECKING:
     from .plugins import Registry
-
-MANIFEST = "manifest.json"
-FORMAT = "inpaintbench-evalset/1"
 
 
 def freeze(
@@ -131,30 +129,3 @@ def _source(dataset: Dataset, image_id: str) -> str:
     """The file an image came from where the dataset reads files, else its id."""
     path = dataset.source_path(image_id)
     return image_id if path is None else str(path)
-
-
-def load_manifest(root: Path) -> dict[str, Any]:
-    """The set's manifest after checking every file's sha256; a missing or changed file is an error."""
-    path = root / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InpaintbenchError(
-            f"{root} is not a frozen evaluation set: no {MANIFEST} (make one with inpaintbench freeze)"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise InpaintbenchError(f"{path} cannot be read: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InpaintbenchError(f"{path} is not an inpaintbench evaluation set manifest ({FORMAT})")
-    entries = manifest["images"] + [m for regime in manifest["regimes"].values() for m in regime["masks"]]
-    bad = []
-    for entry in entries:
-        file = root / entry["file"]
-        if not file.is_file():
-            bad.append(f"{entry['file']} is missing")
-        elif sha256_file(file) != entry["sha256"]:
-            bad.append(f"{entry['file']} was modified (its sha256 differs from {MANIFEST})")
-    if bad:
-        more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
-        raise InpaintbenchError(f"evaluation set {root}: {bad[0]}{more}")
-    return manifest

@@ -22,9 +22,9 @@ from PIL import Image
 
 from inpaintbench import Metric, Model
 from inpaintbench.datasets.entries import entries
+from inpaintbench.datasets.images import to_uint8
 from inpaintbench.plugins import build_registry
 from inpaintbench.runner import layout
-from inpaintbench.runner.pngs import to_uint8
 from inpaintbench.runner.run import RunConfig, Runner
 
 NO_TORCH = (

@@ -10,17 +10,23 @@ never called.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..cache import sha256_file
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
-from ..frozen import load_manifest
 from .entries import Entry, Loaded
 from .images import open_image, read_image, to_float_rgb
+
+#: The file that lists a frozen set's images and masks with their sha256, and its format tag.
+MANIFEST = "manifest.json"
+FORMAT = "inpaintbench-evalset/1"
 
 
 class EvalSetDataset(Dataset):
@@ -75,3 +81,30 @@ class EvalSetDataset(Dataset):
 def _read(path: Path) -> Loaded:
     image, plain = open_image(path)
     return Loaded(to_float_rgb(image), source=path if plain else None)
+
+
+def load_manifest(root: Path) -> dict[str, Any]:
+    """The set's manifest after checking every file's sha256; a missing or changed file is an error."""
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InpaintbenchError(
+            f"{root} is not a frozen evaluation set: no {MANIFEST} (make one with inpaintbench freeze)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InpaintbenchError(f"{path} cannot be read: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InpaintbenchError(f"{path} is not an inpaintbench evaluation set manifest ({FORMAT})")
+    entries = manifest["images"] + [m for regime in manifest["regimes"].values() for m in regime["masks"]]
+    bad = []
+    for entry in entries:
+        file = root / entry["file"]
+        if not file.is_file():
+            bad.append(f"{entry['file']} is missing")
+        elif sha256_file(file) != entry["sha256"]:
+            bad.append(f"{entry['file']} was modified (its sha256 differs from {MANIFEST})")
+    if bad:
+        more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
+        raise InpaintbenchError(f"evaluation set {root}: {bad[0]}{more}")
+    return manifest

@@ -92,3 +92,9 @@ def load_square(path: Path, size: int) -> tuple[np.ndarray, bool]:
     RGB PNG (it is ``size`` x ``size``, so nothing was resampled or cropped)."""
     im, plain = open_image(path)
     return fit_square(im, size), plain and im.size == (size, size)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] (H x W or H x W x 3) to uint8 with rounding, as every viewer expects: the inverse
+    of reading an 8-bit file, shared by the run's PNGs and the models that work in 8 bits."""
+    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)

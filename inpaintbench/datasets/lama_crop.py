@@ -38,16 +38,17 @@ class LamaCrop:
     """The crop regime, its seed, and the masks drawn so far (image id -> square mask)."""
 
     def __init__(self, query: str, dataset: str) -> None:
-        from ..masks.lama import LamaMask
-        from ..plugins import get_registry
+        from ..masks.lama import LamaMask, LamaMedium, LamaThick, LamaThin
 
         options = dict(parse_qsl(query, keep_blank_values=True))
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown or "crop" not in options:
             raise InpaintbenchError(f"dataset '{dataset}': options are crop=lama-KIND:SIZE and seed=N")
         self.regime = options["crop"]
-        self.generator = get_registry().get("mask", self.regime)
-        if not isinstance(self.generator, LamaMask) or self.generator.size is None:
+        name, _, size = self.regime.partition(":")
+        kinds = {cls.name: cls for cls in (LamaThin, LamaMedium, LamaThick)}
+        self.generator: LamaMask | None = kinds[name](size) if name in kinds and size else None
+        if self.generator is None or self.generator.size is None:
             raise InpaintbenchError(
                 f"dataset '{dataset}': crop= names a LaMa regime with its preset, such as lama-thick:512"
             )

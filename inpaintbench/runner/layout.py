@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
+
+from ..exchange import file_key
 
 RESULTS_DB = "results.sqlite"
 RESULTS_CSV = "results.csv"
@@ -17,14 +17,6 @@ LOCK = "run.lock"
 #: Exported from the store when a run finishes; removed when a run starts writing, so they are never
 #: present without describing every stored result.
 DERIVED = (RESULTS_CSV, SUMMARY_CSV, INDEX_HTML)
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def file_key(text: str) -> str:
-    """A safe, unique file name for any text: a readable slug plus a short hash of the original."""
-    slug = _UNSAFE.sub("_", text).strip("._")[:60] or "x"
-    return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
 def target_png(run_dir: Path, image_id: str) -> Path:

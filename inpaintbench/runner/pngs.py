@@ -25,16 +25,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..datasets.images import to_uint8
 from .background import Background
 from .files import write_atomically
 
 #: Pillow's default, kept for files written once and kept long (frozen evaluation sets, exports).
 DEFAULT_LEVEL = 6
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float [0, 1] (H x W or H x W x 3) to uint8 with rounding, as every viewer expects."""
-    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
 def write_png(path: Path, image: np.ndarray) -> None:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..datasets.images import to_uint8
 from ..device import resolve_device
 from ..errors import InpaintbenchError, one_line
 from ..plugins import Registry, get_registry
@@ -48,7 +49,7 @@ from .identity import DatasetCheck, legacy_check, needs_legacy_check
 from .lock import exclusive
 from .memory import Trimmer
 from .plan import IDENTITY_KEYS, Plan, RunConfig
-from .pngs import PngWriter, to_uint8
+from .pngs import PngWriter
 from .saving import Saver
 from .scoring import Scoring
 from .source import Chunk, Item, Source, Stream
