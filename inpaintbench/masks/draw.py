@@ -1,5 +1,11 @@
 """Drawing one seeded mask exactly as a run does, shared by the runner, ``freeze``, ``export`` and
-``masks``.
+``masks``: the one path from (seed, regime, image id) to a checked mask.
+
+A mask is the dataset's when it fixes one (a frozen evaluation set, LaMa's draw-then-crop protocol),
+else drawn. ``Masker`` gives every regime's mask of an image (the runner calls it on its loader
+threads), and ``ReproducibilityCheck`` draws the first ``REDRAWN`` drawn masks of each regime a
+second time as they arrive, so a generator that ignores its rng is refused by name with the first
+images, before a run's folder or a frozen set exists.
 
 Everything that draws a mask for an image goes through ``draw_mask``, so a frozen evaluation set,
 a preview and a run hold bit-identical masks for the same (seed, regime spec, image id). The masks
@@ -9,7 +15,9 @@ so a generator that uses global randomness or keeps state is refused by name.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -84,31 +92,21 @@ def draw_masks(
 def masked_samples(
     dataset: Dataset, generators: dict[str, MaskGenerator], seed: int, size: int, limit: int | None
 ) -> Iterator[tuple[Sample, dict[str, np.ndarray]]]:
-    """Each test image (at most ``limit``) with its mask under every regime, as a run gets them: the
-    dataset's frozen mask, else drawn from the seed. The first ``REDRAWN`` drawn masks of a regime are
-    checked as soon as they exist, so a bad generator is refused before much is written."""
-    drawn: dict[str, dict[str, np.ndarray]] = {spec: {} for spec in generators}
+    """Each test image (at most ``limit``) with its mask under every regime, through the run's own
+    ``Masker`` and ``ReproducibilityCheck``, so ``freeze`` and ``export`` hold the run's masks and
+    refuse a bad generator as the run does, with its first images."""
+    masker = Masker(dataset, generators, seed, size)
+    check = ReproducibilityCheck(masker)
     count = 0
     for sample in dataset.samples("test", size):
-        masks = {}
-        for spec, generator in generators.items():
-            mask = dataset.frozen_mask(spec, sample.image_id)
-            if mask is None:
-                mask = draw_mask(generator, spec, seed, sample.image_id, size)
-                if len(drawn[spec]) < REDRAWN:
-                    drawn[spec][sample.image_id] = mask
-                    if len(drawn[spec]) == REDRAWN:
-                        check_reproducible(generator, spec, seed, drawn[spec], size)
-            masks[spec] = mask
-        yield sample, masks
+        masks = masker.masks(sample.image_id, {})
+        check.check(sample.image_id, masks)
+        yield sample, masks.masks
         count += 1
         if limit is not None and count >= limit:
             break
     if not count:
         raise InpaintbenchError(f"--dataset {dataset.spec} gave no usable test images")
-    for spec, generator in generators.items():
-        if len(drawn[spec]) < REDRAWN:
-            check_reproducible(generator, spec, seed, drawn[spec], size)
 
 
 def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -117,3 +115,62 @@ def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
         return mask
     image = Image.fromarray(mask.astype(np.uint8) * 255)
     return np.asarray(image.resize((width, height), Image.Resampling.NEAREST)) > 127
+
+
+@dataclass
+class ImageMasks:
+    """Regime -> bool H x W (True = hole), and which of them were drawn rather than fixed by the data."""
+
+    masks: dict[str, np.ndarray]
+    drawn: set[str] = field(default_factory=set)
+
+
+class Masker:
+    """Every regime's mask for one image: ``fixed`` (what the dataset's read returned), else the
+    dataset's ``frozen_mask``, else drawn. Safe to call from several threads: each regime's first draw
+    runs alone, so a generator's lazily built state (the ``random`` regime's noise field, 80 MB) is
+    built once rather than once per thread at the same moment."""
+
+    def __init__(self, dataset: Dataset, generators: dict[str, MaskGenerator], seed: int, size: int) -> None:
+        self.dataset = dataset
+        self.generators = generators
+        self.seed = seed
+        self.size = size
+        self._first = threading.Lock()
+        self._warm: set[str] = set()
+
+    def draw(self, regime: str, image_id: str) -> np.ndarray:
+        if regime in self._warm:
+            return draw_mask(self.generators[regime], regime, self.seed, image_id, self.size)
+        with self._first:
+            mask = draw_mask(self.generators[regime], regime, self.seed, image_id, self.size)
+            self._warm.add(regime)
+        return mask
+
+    def masks(self, image_id: str, fixed: dict[str, np.ndarray]) -> ImageMasks:
+        out = ImageMasks({})
+        for regime in self.generators:
+            mask = fixed.get(regime)
+            if mask is None:
+                mask = self.dataset.frozen_mask(regime, image_id)
+            if mask is None:
+                mask = self.draw(regime, image_id)
+                out.drawn.add(regime)
+            out.masks[regime] = np.asarray(mask, dtype=bool)
+        return out
+
+
+class ReproducibilityCheck:
+    """Redraws the first ``REDRAWN`` drawn masks of each regime from a fresh generator seeded alike."""
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker = masker
+        self.redrawn = dict.fromkeys(masker.generators, 0)
+
+    def check(self, image_id: str, masks: ImageMasks) -> None:
+        for regime in masks.drawn:
+            if self.redrawn[regime] >= REDRAWN:
+                continue
+            self.redrawn[regime] += 1
+            if not np.array_equal(self.masker.draw(regime, image_id), masks.masks[regime]):
+                raise irreproducible(self.masker.generators[regime], regime, image_id)

@@ -3,7 +3,8 @@ scores and PNGs, committed per batch, then the outputs from the store.
 
     plan.py        names, options and bounds, checked before torch is imported
     source.py      the dataset read batch by batch on loader threads: decode, resize, hash
-    masking.py     each image's masks (frozen or drawn from the seed), checked reproducible
+    masks.draw     each image's masks (frozen or drawn from the seed), checked reproducible: the path
+                   freeze and export take too
     identity.py    the folder's data checked image by image against what its rows were computed on
     step.py        each model prepared on first need and run on the sealed batch (``sealed.py``)
     scoring.py     per-image metrics, and the features of set-level metrics (``sets.py``)

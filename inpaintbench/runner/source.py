@@ -26,8 +26,8 @@ import numpy as np
 from ..components import Dataset, MaskGenerator
 from ..datasets.entries import Entry, entries
 from ..errors import InpaintbenchError
+from ..masks.draw import ImageMasks, Masker, ReproducibilityCheck
 from .distributed import World
-from .masking import ImageMasks, Masker, ReproducibilityCheck
 from .threads import loader_threads
 
 #: Blocks decoded ahead of the one being scored.
