@@ -4,7 +4,6 @@ memory flat in the number of images, and metric values that do not depend on the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import subprocess
@@ -26,6 +25,7 @@ from inpaintbench.datasets.images import to_uint8
 from inpaintbench.plugins import build_registry
 from inpaintbench.runner import layout
 from inpaintbench.runner.run import RunConfig, Runner
+from inpaintbench.runner.store import STORE_VERSION
 
 NO_TORCH = (
     "import sys\n"
@@ -142,34 +142,40 @@ def test_resuming_on_other_data_is_refused_before_its_rows(folder, tmp_path, cha
         pd.testing.assert_frame_equal(pd.read_csv(out / layout.RESULTS_CSV), rows)
 
 
-def test_a_store_from_before_the_listing_is_checked_against_its_fingerprint(folder, tmp_path):
-    """A folder written before per-image digests: its identity's fingerprint (sha256 over every image's
-    id and float32 pixels) is checked once by reading the dataset, then the folder is listed."""
+def _dump(db_path: Path) -> list[str]:
+    """The store's contents and version as SQL, whatever its pages look like."""
+    with sqlite3.connect(db_path) as db:
+        return [*db.iterdump(), str(db.execute("PRAGMA user_version").fetchone())]
+
+
+def test_a_store_of_another_version_is_refused_before_anything_changes(folder, tmp_path):
+    """The store's version is SQLite's user_version: a newer store, and a development store from before
+    the per-image listing (a whole-dataset fingerprint in its identity, nothing listed), are one line
+    and exit 2, the folder untouched; an unversioned store of the current layout resumes and is marked."""
     out = tmp_path / "run"
     assert _run(folder, out, "--limit", "3").returncode == 0
-    from inpaintbench.datasets.folder import FolderDataset
-
-    h = hashlib.sha256()
-    for sample in list(FolderDataset(str(folder)).samples("test", 32))[:3]:
-        h.update(sample.image_id.encode() + b"\0")
-        h.update(np.ascontiguousarray(sample.image, dtype=np.float32).tobytes())
-
-    def make_legacy(fingerprint: str) -> None:
-        with sqlite3.connect(out / layout.RESULTS_DB) as db:
-            identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
-            legacy = json.dumps(identity | {"fingerprint": fingerprint})
-            db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (legacy,))
-            db.execute("DELETE FROM meta WHERE key = 'listing_end'")
-            db.execute("DELETE FROM images")
-
-    make_legacy("0" * 64)
-    refused = run_cli("run", "--resume", str(out), "--no-progress")
-    assert refused.returncode == 2 and f"holds a run with fingerprint='{'0' * 64}'" in refused.stderr
-    make_legacy(h.hexdigest())
+    db_path = out / layout.RESULTS_DB
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (STORE_VERSION,)
+        db.execute("PRAGMA user_version = 0")
     resumed = run_cli("run", "--resume", str(out), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
-    with sqlite3.connect(out / layout.RESULTS_DB) as db:
-        assert db.execute("SELECT COUNT(*) FROM images WHERE digest IS NOT NULL").fetchone() == (3,)
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (STORE_VERSION,)
+        db.execute(f"PRAGMA user_version = {STORE_VERSION + 1}")
+    before = _dump(db_path)
+    newer = run_cli("run", "--resume", str(out), "--no-progress")
+    assert newer.returncode == 2 and "written by a newer inpaintbench (store version 2" in newer.stderr
+    assert len(newer.stderr.strip().splitlines()) == 1 and _dump(db_path) == before
+    with sqlite3.connect(db_path) as db:
+        identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity | {"fingerprint": "0"}),)
+        )
+        db.execute("DELETE FROM images")
+        db.execute("PRAGMA user_version = 0")
+    legacy = run_cli("run", "--resume", str(out), "--no-progress")
+    assert legacy.returncode == 2 and "from before the per-image listing" in legacy.stderr
 
 
 #: Runs the CLI and prints the process's own peak RSS in KiB.

@@ -14,14 +14,10 @@ such a folder is checked once against it, reading the dataset a first time, and 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InpaintbenchError
-from .distributed import World
-from .source import Chunk, Source, Stream
+from .source import Chunk
 from .store import ResultStore
 
 #: The store's meta key holding how many inputs the stream has, once a run has met all of them.
@@ -70,31 +66,3 @@ class DatasetCheck:
             raise ChangedDataset(self.out, f"the dataset now has {reached} inputs, not {self.end}")
         if self.end is None:
             store.set_meta(LISTING_END, reached)
-
-
-def needs_legacy_check(store: ResultStore) -> bool:
-    """Whether the store predates the listing: its identity holds a fingerprint and nothing is listed."""
-    identity = store.get_meta("identity") or {}
-    return "fingerprint" in identity and store.get_meta(LISTING_END) is None and not store.listed(0, 0)
-
-
-def legacy_check(store: ResultStore, source: Source, limit: int | None, out: Path) -> None:
-    """Read the whole dataset once (as runs before the listing did), compare its fingerprint with the
-    stored one, and list it, so the run and later ones check image by image."""
-    stored = (store.get_meta("identity") or {}).get("fingerprint")
-    stream = Stream(source, limit, World())
-    h = hashlib.sha256()
-    reached: list[tuple[int, str, str | None]] = []
-    while (chunk := stream.next()) is not None:
-        for item in chunk.items:
-            assert item.image is not None
-            h.update(item.image_id.encode() + b"\0")
-            h.update(np.ascontiguousarray(item.image, dtype=np.float32).tobytes())
-        reached.extend(chunk.reached)
-    if h.hexdigest() != stored:
-        raise InpaintbenchError(
-            f"{out} holds a run with fingerprint={stored!r}, not {h.hexdigest()!r}: "
-            "use another --out, or the same settings to resume"
-        )
-    store.add_listed(reached)
-    store.set_meta(LISTING_END, len(reached))

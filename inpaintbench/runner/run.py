@@ -46,7 +46,7 @@ from .errorlog import ErrorLog
 from .exports import Exports, RunOutcome
 from .failures import Failures, ModelFailed
 from .files import DiskFull, writing
-from .identity import DatasetCheck, legacy_check, needs_legacy_check
+from .identity import DatasetCheck
 from .lock import exclusive
 from .memory import Trimmer
 from .plan import IDENTITY_KEYS, Plan, RunConfig
@@ -209,8 +209,6 @@ class Runner:
         identity = {k: settings[k] for k in IDENTITY_KEYS}
         self._refuse_other(identity, store.get_meta("identity"))
         self._merge_shards(store)  # what the ranks of a killed torchrun run committed
-        if needs_legacy_check(store):
-            self._legacy_check(store)
         check = DatasetCheck(store, self.out)
         for chunk in head:
             check.check(chunk)
@@ -222,17 +220,6 @@ class Runner:
         if self.world.distributed:
             store.checkpoint()  # the ranks read it without locks while nobody writes it
         return store
-
-    def _legacy_check(self, store: ResultStore) -> None:
-        """A store from before the listing: read the dataset once more to compare its old fingerprint."""
-        config = self.config
-        source = Source(
-            self.plan.dataset, self.plan.masks, config.image_size, config.seed, config.batch_size, World()
-        )
-        try:
-            legacy_check(store, source, config.limit, self.out)
-        finally:
-            source.close()
 
     def _refuse_other(self, identity: dict[str, Any], stored: dict[str, Any] | None) -> None:
         if stored is None or all(stored.get(k) == v for k, v in identity.items()):

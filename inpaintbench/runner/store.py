@@ -102,6 +102,11 @@ def _unpack(blobs: list[bytes]) -> np.ndarray:
     )
 
 
+#: The store's layout, kept in SQLite's ``user_version``: a store of another version is refused by name
+#: rather than read as this one. Version 1 lists every input of the stream with its pixels' sha256
+#: (``identity.py``); an unversioned store (0) written since then is the same layout and is marked 1.
+STORE_VERSION = 1
+
 #: The tables a results store has always had: a SQLite file without them is someone else's.
 CORE_TABLES = ("meta", "samples")
 #: What to do about a store that cannot be read; finished rows in it are lost either way.
@@ -136,7 +141,10 @@ class ResultStore:
                     self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
+                version = self._check_version()
                 self.db.executescript(SCHEMA)
+                if version != STORE_VERSION:
+                    self.db.execute(f"PRAGMA user_version = {STORE_VERSION}")
         except BaseException:
             self.db.close()
             raise
@@ -162,6 +170,27 @@ class ResultStore:
                 f"{self.path} is an SQLite database but not an inpaintbench results store (no table "
                 f"'{missing[0]}'): move it away, or use another --out"
             )
+
+    def _check_version(self) -> int:
+        """The store's version, refusing a store of another layout: a newer one, or one from before the
+        per-image listing (its identity holds a whole-dataset fingerprint and nothing is listed), whose
+        rows cannot be checked against the data image by image."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > STORE_VERSION:
+            raise InpaintbenchError(
+                f"{self.path} was written by a newer inpaintbench (store version {version}; this one reads "
+                f"{STORE_VERSION}): upgrade, or use another --out"
+            )
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and "meta" in tables:
+            identity = self.db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            listed = "images" in tables and self.db.execute("SELECT 1 FROM images LIMIT 1").fetchone()
+            if identity is not None and "fingerprint" in json.loads(identity[0]) and not listed:
+                raise InpaintbenchError(
+                    f"{self.path} was written by a development version of inpaintbench from before the "
+                    "per-image listing; its rows cannot be checked against the data: use another --out"
+                )
+        return version
 
     @classmethod
     def reader(cls, path: Path) -> ResultStore:
@@ -220,11 +249,6 @@ class ResultStore:
         return None
 
     # -- results ------------------------------------------------------------------------------
-    @_locked
-    def done(self, model: str, mask: str) -> set[str]:
-        rows = self.db.execute("SELECT image FROM samples WHERE model = ? AND mask = ?", (model, mask))
-        return {r[0] for r in rows}
-
     @_locked
     def done_among(self, model: str, mask: str, images: list[str]) -> set[str]:
         """Which of ``images`` have a stored row for (model, mask)."""
