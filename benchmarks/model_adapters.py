@@ -9,7 +9,9 @@ ways on the same sealed batches of photos:
 - through the adapter: ``model.inpaint(batch)`` as the runner calls it, which converts the convention
   (range, holes, padding), calls the model, and checks and maps the output back.
 ``diffusers:`` is timed the same way against the pipeline called directly at its resolution with
-the same per-image generators (a tiny random pipeline, 10 steps: the adapter adds the resizes).
+the same per-image generators (a tiny random pipeline, 10 steps, or with ``--pipeline sd15`` one of
+Stable Diffusion 1.5 inpainting's shapes with random weights, as slow as the real one: the adapter
+adds the resizes to its resolution and back).
 The two are interleaved, ``--rounds`` times, each round ``--calls`` calls after one untimed call, and
 the medians compared, so the ratio holds on a busy machine. The overhead is the adapter's time over
 the direct time, minus one; its absolute value per image is reported too, since a heavier model
@@ -17,6 +19,8 @@ the direct time, minus one; its absolute value per image is reported too, since 
 
     python benchmarks/model_adapters.py [--sizes 256,512] [--batch 4] [--rounds 7] [--calls 3]
         [--json benchmarks/results/cpu/model_adapters.json]
+    python benchmarks/model_adapters.py --pipeline sd15 --sizes 512 --batch 1 --steps 2 --rounds 3 --calls 1
+        [--json benchmarks/results/cpu/model_adapters_sd15.json]   # a pipeline of SD 1.5's shapes
 """
 
 from __future__ import annotations
@@ -112,58 +116,78 @@ def compare(direct: Callable[[], object], adapter: Callable[[], object], n: int,
     }
 
 
+def file_formats(root: Path, args: argparse.Namespace) -> dict:
+    """Each file format's adapter against the file called directly, at each size."""
+    torch.manual_seed(0)
+    network = LamaLike(width=args.width).eval()
+    files = {
+        "torchscript": save_torchscript(root / "m.pt", network),
+        "exported": save_exported(root / "m.pt2", network),
+        "onnx": save_onnx(root / "m.onnx", network),
+    }
+    results = {}
+    for size in args.sizes:
+        batch = sealed_batch(size, args.batch)
+        for kind, path in files.items():
+            model = REGISTRY.get("model", f"{kind}:{path}")
+            model.prepare(prepare_context(image_size=size))
+            results[f"{kind}@{size}"] = compare(
+                direct_call(kind, path, batch), lambda m=model, b=batch: m.inpaint(b), args.batch, args
+            )
+            print(kind, size, results[f"{kind}@{size}"], file=sys.stderr)
+    return results
+
+
+def diffusers(root: Path, args: argparse.Namespace) -> dict:
+    """The diffusers adapter against the pipeline called directly at its resolution, at each size."""
+    pipeline = save_diffusers_pipeline(root / "pipe", shapes=args.pipeline)
+    results = {}
+    for size in args.sizes:
+        batch = sealed_batch(size, args.batch)
+        model = REGISTRY.get("model", f"diffusers:{pipeline}?steps={args.steps}")
+        model.prepare(prepare_context(image_size=size))
+        key = f"diffusers{'_sd15' if args.pipeline == 'sd15' else ''}@{size}"
+        results[key] = compare(
+            direct_pipeline(pipeline, batch, args.steps, 0),
+            lambda m=model, b=batch: m.inpaint(b),
+            args.batch,
+            args,
+        )
+        print(key, results[key], file=sys.stderr)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="256,512")
+    parser.add_argument("--sizes", default="256,512", type=lambda text: [int(s) for s in text.split(",")])
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--width", type=int, default=32, help="the stand-in's channel width")
     parser.add_argument("--steps", type=int, default=10, help="denoising steps of the diffusers comparison")
+    parser.add_argument(
+        "--pipeline", choices=("tiny", "sd15"), default="tiny",
+        help="the diffusers stand-in: tiny (32 px), or sd15 (Stable Diffusion 1.5's shapes: diffusers only)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.manual_seed(0)
-    network = LamaLike(width=args.width).eval()
-    results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        files = {
-            "torchscript": save_torchscript(root / "m.pt", network),
-            "exported": save_exported(root / "m.pt2", network),
-            "onnx": save_onnx(root / "m.onnx", network),
-        }
-        pipeline = save_diffusers_pipeline(root / "pipe")
-        for size in (int(s) for s in args.sizes.split(",")):
-            batch = sealed_batch(size, args.batch)
-            for kind, path in files.items():
-                model = REGISTRY.get("model", f"{kind}:{path}")
-                model.prepare(prepare_context(image_size=size))
-                results[f"{kind}@{size}"] = compare(
-                    direct_call(kind, path, batch), lambda m=model, b=batch: m.inpaint(b), args.batch, args
-                )
-                print(kind, size, results[f"{kind}@{size}"], file=sys.stderr)
-            model = REGISTRY.get("model", f"diffusers:{pipeline}?steps={args.steps}")
-            model.prepare(prepare_context(image_size=size))
-            results[f"diffusers@{size}"] = compare(
-                direct_pipeline(pipeline, batch, args.steps, 0),
-                lambda m=model, b=batch: m.inpaint(b),
-                args.batch,
-                args,
-            )
-            print("diffusers", size, results[f"diffusers@{size}"], file=sys.stderr)
+        results = {} if args.pipeline == "sd15" else file_formats(root, args)
+        results |= diffusers(root, args)
+    formats = [r["overhead_median_of_ratios"] for k, r in results.items() if not k.startswith("diffusers")]
     report = {
         "command": "python benchmarks/model_adapters.py " + " ".join(sys.argv[1:]),
         "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "stand_in": f"LamaLike(width={args.width}), random weights",
+        "stand_in": f"LamaLike(width={args.width}), random weights; diffusers pipeline {args.pipeline!r}",
         "batch": args.batch,
         "rounds": args.rounds,
         "calls_per_round": args.calls,
+        "steps": args.steps,
         "results": results,
-        "worst_overhead_file_formats": max(
-            r["overhead_median_of_ratios"] for k, r in results.items() if not k.startswith("diffusers")
-        ),
+        "worst_overhead_file_formats": max(formats) if formats else None,
     }
     text = json.dumps(report, indent=1)
     if args.json:

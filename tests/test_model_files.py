@@ -246,7 +246,10 @@ BAD = {
     "missing": (lambda p, tmp: f"torchscript:{tmp / 'absent.pt'}", "is not a file"),
     "state dict": (lambda p, tmp: f"torchscript:{p['state']}", "is a state dict file.*model's code"),
     "wrong format": (lambda p, tmp: f"exported:{p['torchscript']}", "run it as torchscript:PATH"),
-    "not a model": (lambda p, tmp: f"onnx:{tmp / 'notes.onnx'}", "is a unknown file, not onnx"),
+    "not a model": (
+        lambda p, tmp: f"onnx:{tmp / 'notes.onnx'}",
+        "is of no model format known here, not onnx",
+    ),
     "static shapes": (
         lambda p, tmp: f"exported:{p['static']}",
         r"inputs \(2, 3, 64, 64\).*gives \(2, 3, 128",

@@ -92,9 +92,9 @@ class ModelFile(Model):
 
     # -- loading ------------------------------------------------------------------------------------
     def check(self, device: torch.device, image_size: int) -> None:
-        self._load(device)
         import torch
 
+        self._load(device)
         probe = probe_batch(image_size, device)
         try:
             with torch.inference_mode():
@@ -125,7 +125,8 @@ class ModelFile(Model):
             hint = f": run it as {other}" if other else ""
             if found == "state dict":
                 hint = ": weights alone need their model's code; export the model (docs/models.md)"
-            raise InpaintbenchError(f"{self.path} is a {found} file, not {self.format}{hint}")
+            what = "of no model format known here" if found == "unknown" else f"a {found} file"
+            raise InpaintbenchError(f"{self.path} is {what}, not {self.format}{hint}")
         self.sha256 = sha256_file(self.path)
         try:
             self._call = self.open(device)

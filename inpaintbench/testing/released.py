@@ -8,8 +8,10 @@ Stable Diffusion inpainting pipeline folder made from configs. They exercise the
   masked image and the mask, and returns the prediction inside the hole and the image outside, in [0, 1].
 - ``save_torchscript(path, model=None)``, ``save_exported(path, model=None, dynamic=True)``,
   ``save_onnx(path, model=None)``: the file, from ``model`` or a fresh ``LamaLike`` (seeded).
-- ``save_diffusers_pipeline(folder, seed=0)``: a ``StableDiffusionInpaintPipeline`` (9-channel UNet,
-  VAE, CLIP text encoder and a tokenizer of 55 tokens) of a few thousand weights, at 32 px.
+- ``save_diffusers_pipeline(folder, seed=0, shapes="tiny")``: a ``StableDiffusionInpaintPipeline``
+  (9-channel UNet, VAE, CLIP text encoder and a tokenizer of 55 tokens) of a few thousand weights at
+  32 px; ``shapes="sd15"`` gives Stable Diffusion 1.5 inpainting's layer shapes instead (about a
+  billion random weights, 512 px: as slow as the real one, for timing).
 """
 
 from __future__ import annotations
@@ -92,23 +94,38 @@ def save_onnx(path: str | Path, model: nn.Module | None = None) -> Path:
     return Path(path)
 
 
-def save_diffusers_pipeline(folder: str | Path, seed: int = 0) -> Path:
-    """A tiny Stable Diffusion inpainting pipeline with random weights, saved with ``save_pretrained``."""
+def save_diffusers_pipeline(folder: str | Path, seed: int = 0, shapes: str = "tiny") -> Path:
+    """A Stable Diffusion inpainting pipeline with random weights, saved with ``save_pretrained``:
+    ``tiny`` (32 px, for tests) or ``sd15`` (Stable Diffusion 1.5 inpainting's shapes, 512 px)."""
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     folder = Path(folder)
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
-        block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=9, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16, attention_head_dim=2, norm_num_groups=4,
-    )  # fmt: skip
-    vae = AutoencoderKL(
-        block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-    )  # fmt: skip
+    if shapes == "sd15":  # diffusers' UNet defaults are SD 1.5's, but for the text width
+        unet = UNet2DConditionModel(sample_size=64, in_channels=9, out_channels=4, cross_attention_dim=768)
+        vae = AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4,
+            down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        )  # fmt: skip
+        text = {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_attention_heads": 12,
+            "num_hidden_layers": 12,
+        }
+    else:
+        unet = UNet2DConditionModel(
+            block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=9, out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=16, attention_head_dim=2, norm_num_groups=4,
+        )  # fmt: skip
+        vae = AutoencoderKL(
+            block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
+            down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+        )  # fmt: skip
+        text = {"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 1}
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
     for k, letter in enumerate("abcdefghijklmnopqrstuvwxyz"):
         vocab[letter], vocab[letter + "</w>"] = 3 + k, 29 + k
@@ -121,8 +138,8 @@ def save_diffusers_pipeline(folder: str | Path, seed: int = 0) -> Path:
     )
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_attention_heads=2,
-            num_hidden_layers=1, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+            vocab_size=len(vocab), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+            **text,
         )
     )  # fmt: skip
     pipe = StableDiffusionInpaintPipeline(
