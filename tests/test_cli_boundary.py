@@ -54,9 +54,15 @@ def _interrupt(
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
+#: What a shell sees as exit status 130: the status itself, or death by SIGINT (``-2`` here). A Ctrl-C that
+#: lands while torch is being imported is handled (one line), but the interpreter may then end by SIGINT
+#: at shutdown (seen under load, 2 runs in 7): the shell reports 130 either way.
+INTERRUPTED = (130, -signal.SIGINT)
+
+
 def test_ctrl_c_while_a_run_starts_is_one_line(tmp_path):
     result = _interrupt(["run", "--model", "biharmonic", "--masks", "center", "--out", "r"], 0.6, tmp_path)
-    assert result.returncode == 130, result.stderr
+    assert result.returncode in INTERRUPTED, result.stderr
     assert "Traceback" not in result.stderr
     assert "interrupted" in result.stderr
 
