@@ -84,10 +84,11 @@ class Registry:
         after one joins that spec unless it starts with a registered name of ``kind``."""
         specs: list[str] = []
         for piece in (part.strip() for part in text.split(",")):
-            name = piece.partition(":")[0]
-            if specs and "?" in specs[-1] and name not in self.components[kind]:
+            if not piece:
+                continue
+            if specs and "?" in specs[-1] and piece.partition(":")[0] not in self.components[kind]:
                 specs[-1] += "," + piece
-            elif piece:
+            else:
                 specs.append(piece)
         return specs
 

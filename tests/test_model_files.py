@@ -222,6 +222,10 @@ def test_a_comma_in_a_spec_option_stays_in_the_spec():
         "onnx:b.onnx?out_range=0,255",
     ]
     assert REGISTRY.split("model", "mean_fill, biharmonic") == ["mean_fill", "biharmonic"]
+    assert REGISTRY.split("model", "torchscript:a.pt?mod=16,,mean_fill,") == [
+        "torchscript:a.pt?mod=16",
+        "mean_fill",
+    ]
 
 
 # -- bad files: one line, exit 2, nothing written -------------------------------------------------------
