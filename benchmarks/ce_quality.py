@@ -155,7 +155,7 @@ def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
     from inpaintbench_context_encoder.infer import inpaint_centre
 
     from inpaintbench import get_registry
-    from inpaintbench.runner.sealed import seal
+    from inpaintbench.runner.model.sealed import seal
 
     registry = get_registry()
     samples = list(registry.get("dataset", "samples").samples("test", 128))

@@ -28,7 +28,7 @@ from inpaintbench_context_encoder.model import ContextEncoder
 
 from inpaintbench import PrepareContext, TrainSplit, get_registry
 from inpaintbench.masks.draw import masked_samples
-from inpaintbench.runner.sealed import inpaint_sealed
+from inpaintbench.runner.model.sealed import inpaint_sealed
 
 SIZE = 128
 SEED = 0

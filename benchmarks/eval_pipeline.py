@@ -41,19 +41,19 @@ import numpy as np
 import torch
 from photo_folder import make_photos
 
+from inpaintbench.files import layout
 from inpaintbench.masks.draw import draw_mask
 from inpaintbench.plugins import get_registry
-from inpaintbench.runner import layout
-from inpaintbench.runner.distributed import World
-from inpaintbench.runner.errorlog import ErrorLog
-from inpaintbench.runner.failures import Failures
-from inpaintbench.runner.pngs import PngWriter
+from inpaintbench.runner.model.sealed import inpaint_sealed
 from inpaintbench.runner.run import RunConfig, Runner
-from inpaintbench.runner.scoring import Scoring
-from inpaintbench.runner.sealed import inpaint_sealed
-from inpaintbench.runner.source import Source, Stream
-from inpaintbench.runner.store import ResultStore, Row
-from inpaintbench.runner.threads import evaluation_threads, loader_threads, torch_threads
+from inpaintbench.runner.scoring.metrics import Scoring
+from inpaintbench.runner.shared.distributed import World
+from inpaintbench.runner.shared.errorlog import ErrorLog
+from inpaintbench.runner.shared.failures import Failures
+from inpaintbench.runner.shared.threads import evaluation_threads, loader_threads, torch_threads
+from inpaintbench.runner.source.stream import Source, Stream
+from inpaintbench.runner.store.pngs import PngWriter
+from inpaintbench.runner.store.results import ResultStore, Row
 
 REGIMES = ["center", "random"]
 METRICS = ["psnr", "ssim"]
@@ -229,7 +229,7 @@ def main() -> None:
         }
         rates: dict[str, list[float]] = {name: [] for name in stages}
         cpu: dict[str, list[float]] = {name: [] for name in stages}
-        # every stage with the threads the run gives torch (``runner/threads.py``)
+        # every stage with the threads the run gives torch (``runner/shared/threads.py``)
         torch_count = evaluation_threads(torch.device("cpu"), loader_threads())
         for round_ in range(args.rounds + 1):  # round 0 warms up (the random regime's noise field, caches)
             for name, stage in stages.items():

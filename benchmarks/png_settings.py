@@ -5,7 +5,7 @@
 For N photos of 683 x 512 (``photo_folder.py``) resized to 256 and 512 px, as photos and as predictions
 with a flat square hole (what mean_fill writes), it encodes each with: Pillow at its default (level 6),
 Pillow at level 1 with zlib's run-length strategy (the run's setting before), and the run's setting
-(``runner/pngs.py``: OpenCV's libpng, Sub filter, level 1, run-length). Every file is decoded back and
+(``inpaintbench/images.py``: OpenCV's libpng, Sub filter, level 1, run-length). Every file is decoded back and
 checked to hold exactly the pixels. Prints the median over the rounds of the CPU ms per file, and KB.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 from photo_folder import make_photos
 from PIL import Image
 
-from inpaintbench.runner.pngs import write_run_png
+from inpaintbench.images import write_run_png
 
 
 def pillow(level: int, strategy: int) -> Callable[[np.ndarray], bytes]:

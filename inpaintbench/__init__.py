@@ -20,10 +20,9 @@ from .device import resolve_device
 from .errors import InpaintbenchError
 from .hookspecs import hookimpl
 from .plugins import get_registry
-from .runner.distributed import World
+from .runner.shared.distributed import World
 from .seeding import mask_rng, stable_seed
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "HOLE_VALUE",

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import InpaintbenchError
-from .runner.bounds import check_image_size, check_positive
-from .runner.plan import RunConfig
-from .runner.references import REFERENCE_MODELS, with_references
+from .runner.plan.bounds import check_image_size, check_positive
+from .runner.plan.config import RunConfig
+from .runner.plan.references import REFERENCE_MODELS, with_references
 
 if TYPE_CHECKING:
     from .plugins import Registry
-    from .runner.distributed import World
-    from .runner.plan import Plan
+    from .runner.plan.config import Plan
+    from .runner.shared.distributed import World
 
 KIND_OF = {"models": "model", "masks": "mask", "metrics": "metric", "datasets": "dataset"}
 
@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own errors (a bad int, an unknown flag) as the one line every other input error is."""
 
     def error(self, message: str) -> NoReturn:
-        from .boundary import printable  # an argument with a newline in it stays on the one line
+        from .boundary import printable
 
         self.exit(2, f"error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
@@ -277,9 +277,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Check every name and option with the plugin registry alone, then import torch and run; under
     torchrun (``WORLD_SIZE`` > 1) every rank does the same and rank 0 prints the outcome."""
     from .plugins import get_registry
-    from .runner.distributed import World
-    from .runner.plan import Plan, RunConfig
-    from .runner.stored import stored_config
+    from .runner.plan.config import Plan, RunConfig
+    from .runner.plan.stored import stored_config
+    from .runner.shared.distributed import World
 
     world = World.from_env()
     if args.resume is not None:
@@ -380,8 +380,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .files.atomic import kind
     from .report import render
-    from .runner.files import kind
 
     for run_dir in args.runs:
         if kind(run_dir / "run.json", "report") != "file":

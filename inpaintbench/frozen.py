@@ -27,8 +27,8 @@ from .cache import sha256_file
 from .components import Dataset, MaskGenerator
 from .datasets.evalset import FORMAT, MANIFEST
 from .errors import InpaintbenchError
-from .runner import layout
-from .runner.pngs import write_png
+from .files import layout
+from .images import write_png
 
 if TYPE_CHECKING:
     from .plugins import Registry
@@ -85,8 +85,8 @@ def manifest_header(
     fmt: str, dataset: Dataset, image_size: int, seed: int, limit: int | None
 ) -> dict[str, Any]:
     """What every manifest starts with: its format, who wrote it and from which data and seed."""
-    from . import __version__
     from .plugins import get_registry
+    from .version import __version__
 
     return {
         "format": fmt,

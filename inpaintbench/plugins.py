@@ -14,7 +14,8 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -130,7 +131,7 @@ def load_plugins(
     plugins of one process without installing anything."""
     pm = pluggy.PluginManager("inpaintbench")
     pm.add_hookspecs(hookspecs)
-    from . import __version__
+    from .version import __version__
 
     infos: list[PluginInfo] = []
     for module_name in BUILTIN_MODULES:
@@ -221,10 +222,35 @@ def contract_problem(kind: str, cls: object) -> str | None:
     return None
 
 
-@cache
+#: Registries put in place of the process's own by ``using`` (innermost last), each built when first asked for.
+_installed: list[Callable[[], Registry]] = []
+
+
 def get_registry() -> Registry:
-    """The registry for this process; warnings are printed once, to stderr."""
-    registry = build_registry()
+    """The registry for this process (or the one ``using`` put in place); warnings are printed once,
+    to stderr."""
+    return _installed[-1]() if _installed else _process_registry()
+
+
+@cache
+def _process_registry() -> Registry:
+    return _announced(build_registry())
+
+
+def _announced(registry: Registry) -> Registry:
     for line in registry.warnings:
         print(f"warning: {line}", file=sys.stderr)
     return registry
+
+
+@contextmanager
+def using(plugins: Sequence[object] | None) -> Iterator[None]:
+    """A registry built afresh for the block: from ``plugins`` (``build_registry``), or with None from
+    the entry points as the environment allows now. The kit's in-process CLI runs commands in it, so
+    one test process varies its plugins the way separate processes would. It is built when first asked
+    for, so a registry that cannot be built fails inside the command, as it would in a process."""
+    _installed.append(cache(lambda: _announced(build_registry(plugins))))
+    try:
+        yield
+    finally:
+        _installed.pop()

@@ -1,4 +1,5 @@
-"""Shared helpers: run the real CLI in a subprocess with the test plugins on the path."""
+"""Shared helpers: run the real CLI, in this process (``inpaintbench.testing.cli``) or in a subprocess
+where a test needs a process of its own, with the test plugins on the path."""
 
 from __future__ import annotations
 
@@ -64,9 +65,21 @@ def kill_part_way(args: list[str], out: Path, rows: int, timeout: float = 300, *
     return stored_rows(out / "results.sqlite")
 
 
+def cli_in_process(*args: str, plugins: str | None = "toy", cwd: Path | None = None, **extra: str):
+    """``run_cli`` in this process: the entry points of the test plugins, limited by ``plugins`` as
+    ``INPAINTBENCH_PLUGINS`` limits them, and the environment changed by ``extra`` for the command."""
+    from inpaintbench.testing.cli import invoke
+
+    sys.path.insert(0, str(PLUGIN_SITE))
+    try:
+        return invoke(args, cwd=cwd, env={"INPAINTBENCH_PLUGINS": plugins, **extra})
+    finally:
+        sys.path.remove(str(PLUGIN_SITE))
+
+
 @pytest.fixture
 def cli():
-    return run_cli
+    return cli_in_process
 
 
 #: The images of the ``places`` fixture's Places365 copy.

@@ -25,10 +25,11 @@ from skimage.filters import gaussian
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from skimage.transform import resize
 
+from inpaintbench.files import layout
+from inpaintbench.images import write_png
 from inpaintbench.plugins import get_registry
-from inpaintbench.runner import DEFAULT_METRICS, layout
-from inpaintbench.runner.pngs import write_png
-from inpaintbench.runner.summary import summarize
+from inpaintbench.runner.exports.summary import summarize
+from inpaintbench.runner.plan.config import DEFAULT_METRICS
 from inpaintbench.seeding import mask_rng
 
 PHOTOS = (

@@ -13,7 +13,7 @@ from inpaintbench.masks.random_region import RandomRegionMask
 from inpaintbench.models.biharmonic import Biharmonic
 from inpaintbench.models.mean_fill import MeanFill
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.sealed import seal
+from inpaintbench.runner.model.sealed import seal
 
 
 def sealed(model, images: torch.Tensor, masks: torch.Tensor, regime: str = "center") -> torch.Tensor:

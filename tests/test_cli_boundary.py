@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,8 +39,10 @@ def test_every_command_takes_debug():
 
 
 def _interrupt(
-    argv: list[str], after: float, tmp_path: Path, plugins: str = "toy", **env: str
+    argv: list[str], after: float | Callable[[], bool], tmp_path: Path, plugins: str = "toy", **env: str
 ) -> subprocess.CompletedProcess:
+    """Ctrl-C to ``inpaintbench ARGV`` ``after`` seconds, or once ``after()`` says it has got far enough
+    (polled; at most two minutes)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "inpaintbench.cli", *argv],
         env=cli_env(plugins, **env),
@@ -48,7 +51,12 @@ def _interrupt(
         text=True,
         cwd=tmp_path,
     )
-    time.sleep(after)
+    if callable(after):
+        deadline = time.monotonic() + 120
+        while not after() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    else:
+        time.sleep(after)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
@@ -83,7 +91,12 @@ def test_ctrl_c_during_training_saves_and_is_one_line(tmp_path):
         str(tmp_path / "ckpt"),
         "--no-progress",
     ]
-    result = _interrupt(argv, 25, tmp_path, "context_encoder", INPAINTBENCH_HOME=str(tmp_path / "home"))
+    losses = tmp_path / "ckpt" / "losses.csv"  # its first row: ten steps trained
+
+    def training() -> bool:
+        return losses.is_file() and len(losses.read_text().splitlines()) > 1
+
+    result = _interrupt(argv, training, tmp_path, "context_encoder", INPAINTBENCH_HOME=str(tmp_path / "home"))
     assert result.returncode == 130, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip().endswith("interrupted")
     assert (tmp_path / "ckpt" / "checkpoint.json").is_file()

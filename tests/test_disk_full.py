@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import cli_in_process
 
-from inpaintbench.runner import layout
+from inpaintbench.files import layout
 
 pytestmark = pytest.mark.slow
 
@@ -78,11 +78,11 @@ def _no_tmp_files(folder: Path) -> None:
 def test_a_full_disk_is_one_line_keeps_what_finished_and_resumes(small_disk, tmp_path, images, leave):
     out = small_disk / "run"
     no_images = [] if images else ["--no-images"]
-    assert run_cli(*FIRST, *no_images, "--out", str(out), "--no-progress").returncode == 0
+    assert cli_in_process(*FIRST, *no_images, "--out", str(out), "--no-progress").returncode == 0
     kept = _rows(out / layout.RESULTS_DB)
     filler = _fill(small_disk, leave)
 
-    result = run_cli(*MORE, *no_images, "--out", str(out))
+    result = cli_in_process(*MORE, *no_images, "--out", str(out))
     failed_on, resume = _no_space_line(result, out)
     assert out in failed_on.parents
     _no_tmp_files(out)
@@ -95,22 +95,22 @@ def test_a_full_disk_is_one_line_keeps_what_finished_and_resumes(small_disk, tmp
     again = (
         ["run", "--resume", str(out), "--no-progress"] if resume else [*MORE, *no_images, "--out", str(out)]
     )
-    finished = run_cli(*again)
+    finished = cli_in_process(*again)
     assert finished.returncode == 0, finished.stderr
     _no_tmp_files(out)
     clean = tmp_path / "clean"
-    assert run_cli(*MORE, *no_images, "--out", str(clean)).returncode == 0
+    assert cli_in_process(*MORE, *no_images, "--out", str(clean)).returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), pd.read_csv(clean / "results.csv"))
     assert (out / layout.INDEX_HTML).is_file()
 
 
 def test_a_report_that_cannot_be_written_leaves_no_stale_page(small_disk, tmp_path):
     run = tmp_path / "run"
-    assert run_cli(*FIRST, "--out", str(run), "--no-progress").returncode == 0
+    assert cli_in_process(*FIRST, "--out", str(run), "--no-progress").returncode == 0
     report = small_disk / "report"
-    assert run_cli("report", str(run), "-o", str(report)).returncode == 0
+    assert cli_in_process("report", str(run), "-o", str(report)).returncode == 0
     _fill(small_disk, 0)
-    result = run_cli("report", str(run), "-o", str(report), "--self-contained")
+    result = cli_in_process("report", str(run), "-o", str(report), "--self-contained")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert re.fullmatch(

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 from PIL import Image
 
-from inpaintbench.runner import layout
+from inpaintbench.files import layout
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ def test_two_processes_write_the_folder_one_process_writes(tmp_path, photos, lim
     args += ["--dataset", f"folder:{photos}", "--image-size", "48", "--batch-size", "2", "--no-progress"]
     args += ["--limit", limit] if limit else []
     one, two = tmp_path / "one", tmp_path / "two"
-    single = run_cli(*args, "--out", str(one))
+    single = cli_in_process(*args, "--out", str(one))
     assert single.returncode == 0, single.stderr
     result = run_torchrun(2, *args, "--out", str(two))
     assert result.returncode == 0, result.stderr
@@ -129,7 +129,9 @@ def test_a_killed_rank_resumes_like_a_killed_run(tmp_path):
     assert proc.returncode != 0
     assert list((out / "shards").glob("rank-*.sqlite")), "each rank keeps what it committed"
 
-    resumed = run_cli("run", "--resume", str(out), "--no-progress")  # one process reads every rank's store
+    resumed = cli_in_process(
+        "run", "--resume", str(out), "--no-progress"
+    )  # one process reads every rank's store
     assert resumed.returncode == 0, resumed.stderr
     sessions = json.loads((out / layout.RUN_JSON).read_text())["sessions"]
     kept = sessions[0]["computed"]
@@ -137,7 +139,7 @@ def test_a_killed_rank_resumes_like_a_killed_run(tmp_path):
     assert not (out / "shards").exists()
 
     clean = tmp_path / "clean"
-    assert run_cli(*args, "--out", str(clean)).returncode == 0
+    assert cli_in_process(*args, "--out", str(clean)).returncode == 0
     assert (out / layout.RESULTS_CSV).read_bytes() == (clean / layout.RESULTS_CSV).read_bytes()
     assert (out / layout.SUMMARY_CSV).read_bytes() == (clean / layout.SUMMARY_CSV).read_bytes()
 

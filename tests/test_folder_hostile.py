@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from inpaintbench.datasets.folder import FolderDataset
-from inpaintbench.datasets.images import MAX_PIXELS
+from inpaintbench.images import MAX_PIXELS
 
 
 def _photo(path, size=40, value=120):

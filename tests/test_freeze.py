@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import cli_in_process
 from PIL import Image
 
-from inpaintbench import __version__
 from inpaintbench.errors import InpaintbenchError
 from inpaintbench.masks.draw import draw_mask
 from inpaintbench.plugins import build_registry
+from inpaintbench.version import __version__
 
 REGIMES = "center,lama-thick,ratio:0.2-0.3,nn:2"
 SEED = "5"
@@ -39,7 +39,7 @@ def results(run: Path) -> list[list[str]]:
 def frozen(tmp_path_factory):
     out = tmp_path_factory.mktemp("frozen") / "set"
     args = ["--dataset", "samples", "--masks", REGIMES, "--image-size", "64", "--seed", SEED, "--limit", "6"]
-    result = run_cli("freeze", *args, "--out", str(out))
+    result = cli_in_process("freeze", *args, "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out
 

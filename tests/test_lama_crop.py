@@ -8,8 +8,8 @@ import pytest
 from conftest import PLACES_NAMES
 from PIL import Image
 
-from inpaintbench.datasets.images import resize_short_side, to_float_rgb
 from inpaintbench.errors import InpaintbenchError
+from inpaintbench.images import resize_short_side, to_float_rgb
 from inpaintbench.masks.lama import LamaThick
 from inpaintbench.plugins import build_registry
 from inpaintbench.seeding import mask_rng

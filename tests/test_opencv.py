@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 from PIL import Image
 
 from inpaintbench import InpaintbenchError
+from inpaintbench.files.layout import mask_png, prediction_png, target_png
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.layout import mask_png, prediction_png, target_png
 from inpaintbench.testing import check_model, prepare_context
 
 MODELS = {"opencv_telea": cv2.INPAINT_TELEA, "opencv_ns": cv2.INPAINT_NS, "opencv_telea:7": cv2.INPAINT_TELEA}
@@ -27,7 +27,7 @@ REGIMES = ["center", "random"]
 @pytest.fixture(scope="module")
 def opencv_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("opencv")
-    result = run_cli(
+    result = cli_in_process(
         "run", "--model", ",".join(MODELS), "--masks", ",".join(REGIMES), "--metrics", "psnr",
         "--out", str(out), "--no-progress",
     )  # fmt: skip
@@ -40,7 +40,7 @@ def pixels(path) -> np.ndarray:
 
 
 def test_listed_without_importing_cv2_or_torch():
-    result = run_cli("list", "models", "-v")
+    result = cli_in_process("list", "models", "-v")
     assert result.returncode == 0, result.stderr
     assert "opencv_telea:ARG" in result.stdout and "opencv_ns:ARG" in result.stdout
     code = (
@@ -102,7 +102,9 @@ def test_the_plugin_kit_contract_holds(spec):
 
 
 def test_a_bad_radius_is_refused_in_one_line(tmp_path):
-    result = run_cli("run", "--model", "opencv_telea:abc", "--masks", "center", "--out", str(tmp_path / "r"))
+    result = cli_in_process(
+        "run", "--model", "opencv_telea:abc", "--masks", "center", "--out", str(tmp_path / "r")
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: model 'opencv_telea': radius 'abc' is not an integer of 1 or more (e.g. opencv_telea:5)"

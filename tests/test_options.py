@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import cli_in_process
 
 from inpaintbench import InpaintbenchError, Model
 from inpaintbench.options import check_options
@@ -38,14 +38,16 @@ def test_an_option_no_model_reads_is_named_with_what_they_read(options, models, 
 def test_the_cli_refuses_a_misspelt_option_before_writing_anything(tmp_path) -> None:
     out = tmp_path / "run"
     args = ("run", "--model", "mean_fill", "--minutes", "2", "--out", str(out), "--no-progress")
-    result = run_cli(*args, plugins="context_encoder")  # --minutes: a flag the Context Encoder declares
+    result = cli_in_process(
+        *args, plugins="context_encoder"
+    )  # --minutes: a flag the Context Encoder declares
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: option 'minutes' is not read by any model of this run (mean_fill); they take no options"
     ]
     assert not out.exists()
-    without = run_cli(*args, plugins="")  # no plugin declares it: the parser does not know it
+    without = cli_in_process(*args, plugins="")  # no plugin declares it: the parser does not know it
     assert without.returncode == 2 and "unrecognized arguments: --minutes 2" in without.stderr
     assert not out.exists()
-    train = run_cli("train", "--model", "mean_fill", "--option", "x=1")
+    train = cli_in_process("train", "--model", "mean_fill", "--option", "x=1")
     assert train.returncode == 2 and "option 'x' is not read" in train.stderr

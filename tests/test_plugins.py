@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 
 BUILTINS = {"inpaintbench.models", "inpaintbench.masks", "inpaintbench.metrics", "inpaintbench.datasets"}
 
 
 def test_entry_point_plugin_is_discovered_with_version_and_components():
-    result = run_cli("plugins", "--json")
+    result = cli_in_process("plugins", "--json")
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert set(plugins) >= BUILTINS
@@ -26,7 +26,7 @@ def test_entry_point_plugin_is_discovered_with_version_and_components():
 
 
 def test_list_shows_names_with_descriptions():
-    result = run_cli("list", "models")
+    result = cli_in_process("list", "models")
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert "Fills every hole with mid grey." in lines["toy_grey"]
@@ -34,7 +34,7 @@ def test_list_shows_names_with_descriptions():
 
 
 def test_broken_plugins_cost_one_warning_each_and_the_cli_works():
-    result = run_cli("list", "models", plugins="toy,broken,hookfail")
+    result = cli_in_process("list", "models", plugins="toy,broken,hookfail")
     assert result.returncode == 0
     warnings = result.stderr.strip().splitlines()
     assert len(warnings) == 2, warnings
@@ -44,7 +44,7 @@ def test_broken_plugins_cost_one_warning_each_and_the_cli_works():
 
 
 def test_duplicate_names_are_an_error_naming_both_plugins():
-    result = run_cli("list", "models", plugins="dup")
+    result = cli_in_process("list", "models", plugins="dup")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: model 'mean_fill' is registered by two plugins: 'inpaintbench.models' and 'dup'"
@@ -52,16 +52,16 @@ def test_duplicate_names_are_an_error_naming_both_plugins():
 
 
 def test_environment_variable_limits_third_party_plugins():
-    names = {p["name"] for p in json.loads(run_cli("plugins", "--json", plugins="").stdout)}
+    names = {p["name"] for p in json.loads(cli_in_process("plugins", "--json", plugins="").stdout)}
     assert names == BUILTINS
-    names = {p["name"] for p in json.loads(run_cli("plugins", "--json", plugins="toy").stdout)}
+    names = {p["name"] for p in json.loads(cli_in_process("plugins", "--json", plugins="toy").stdout)}
     assert names == BUILTINS | {"toy"}
     # Unfiltered, every entry point on the path loads, the clashing one included.
-    assert "registered by two plugins" in run_cli("plugins", plugins=None).stderr
+    assert "registered by two plugins" in cli_in_process("plugins", plugins=None).stderr
 
 
 def test_unknown_component_is_a_one_line_error():
-    result = run_cli("run", "--model", "no_such_model", "--masks", "center", "--limit", "1")
+    result = cli_in_process("run", "--model", "no_such_model", "--masks", "center", "--limit", "1")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: unknown model 'no_such_model' (known: ")
     assert len(result.stderr.strip().splitlines()) == 1

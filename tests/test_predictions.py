@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from conftest import cli_in_process
 from PIL import Image
 from skimage.restoration import inpaint_biharmonic
 
 from inpaintbench import Batch, InpaintbenchError
 from inpaintbench.exchange import image_name, mask_digest, regime_folder
+from inpaintbench.files.layout import file_key, mask_png, prediction_png
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.layout import file_key, mask_png, prediction_png
 
 REGIMES = ["center", "random"]
 SEED, LIMIT, SIZE = "7", "6", "128"
@@ -73,7 +73,7 @@ def listing_sha(root: Path, folder: str) -> str:
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "set"
-    result = run_cli("export", "--dataset", "samples", *COMMON, "--out", str(out))
+    result = cli_in_process("export", "--dataset", "samples", *COMMON, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert f"--model predictions:PRED --dataset samples {' '.join(COMMON)}" in result.stdout
     return out
@@ -93,7 +93,7 @@ def loop(export_dir, tmp_path_factory):
         shutil.copy(next((lama / regime_folder("center")).iterdir()), lama / rel)
     out = base / "run"
     models = f"predictions:{lama},predictions:{plain},biharmonic"
-    result = run_cli(
+    result = cli_in_process(
         "run", "--model", models, *COMMON, "--metrics", "psnr,ssim", "--out", str(out), "--no-progress"
     )
     return {"lama": f"predictions:{lama}", "plain": f"predictions:{plain}", "out": out, "stray": stray,
@@ -244,7 +244,7 @@ def broken_copies(source: Path, base: Path) -> dict[str, tuple[Path, str]]:
 def test_broken_predictions_are_named_and_every_other_row_is_kept(loop, tmp_path):
     cases = broken_copies(loop["dirs"]["lama"], tmp_path)
     specs = {case: f"predictions:{folder}" for case, (folder, _) in cases.items()}
-    result = run_cli(
+    result = cli_in_process(
         "run", "--model", ",".join([*specs.values(), "biharmonic"]), *COMMON, "--metrics", "psnr",
         "--batch-size", "2", "--no-images", "--out", str(tmp_path / "run"), "--no-progress",
     )  # fmt: skip
@@ -289,7 +289,9 @@ def test_predictions_for_other_masks_are_never_scored(loop, tmp_path):
         "--metrics",
         "psnr",
     ]
-    result = run_cli("run", "--model", spec, *args, "--no-images", "--out", str(tmp_path), "--no-progress")
+    result = cli_in_process(
+        "run", "--model", spec, *args, "--no-images", "--out", str(tmp_path), "--no-progress"
+    )
     assert result.returncode == 1
     run_json = json.loads((tmp_path / "run.json").read_text())
     assert run_json["models"][spec]["regimes"]["center"]["status"] == "complete"
@@ -300,7 +302,7 @@ def test_predictions_for_other_masks_are_never_scored(loop, tmp_path):
 
 
 def test_export_refuses_a_used_folder_in_one_line(export_dir):
-    result = run_cli("export", "--dataset", "samples", *COMMON, "--out", str(export_dir))
+    result = cli_in_process("export", "--dataset", "samples", *COMMON, "--out", str(export_dir))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: --out {export_dir} exists and is not an empty folder: choose a new one"
@@ -311,9 +313,12 @@ def test_export_of_an_evaluation_set_keeps_its_frozen_masks(tmp_path):
     frozen, exported = tmp_path / "frozen", tmp_path / "exported"
     args = ["--image-size", "64", "--limit", "3", "--masks", "center,lama-thick"]
     assert (
-        run_cli("freeze", "--dataset", "samples", *args, "--seed", "5", "--out", str(frozen)).returncode == 0
+        cli_in_process(
+            "freeze", "--dataset", "samples", *args, "--seed", "5", "--out", str(frozen)
+        ).returncode
+        == 0
     )
-    result = run_cli(
+    result = cli_in_process(
         "export", "--dataset", f"evalset:{frozen}", *args, "--seed", "99", "--out", str(exported)
     )
     assert result.returncode == 0, result.stderr

@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import cli_in_process
 
-from inpaintbench.runner.references import REFERENCE_MODELS, with_references
+from inpaintbench.runner.plan.references import REFERENCE_MODELS, with_references
 
 ARGS = ["--masks", "center", "--metrics", "psnr", "--limit", "3", "--no-progress"]
 
@@ -22,7 +22,7 @@ def test_references_are_added_only_when_no_model_is_one():
 @pytest.fixture(scope="module")
 def one_model_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("refs")
-    result = run_cli("run", "--model", "toy_grey", *ARGS, "--out", str(out))
+    result = cli_in_process("run", "--model", "toy_grey", *ARGS, "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result.stdout
 
@@ -55,13 +55,13 @@ def test_a_one_model_run_is_scored_beside_the_references(one_model_run):
 
 def test_resume_keeps_the_references(one_model_run):
     out, _ = one_model_run
-    result = run_cli("run", "--resume", str(out), "--no-progress")
+    result = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "0 results computed" in result.stdout
     assert json.loads((out / "run.json").read_text())["config"]["references"] == list(REFERENCE_MODELS)
 
 
 def test_no_references_evaluates_only_what_was_asked(tmp_path):
-    result = run_cli("run", "--model", "toy_grey", *ARGS, "--no-references", "--out", str(tmp_path))
+    result = cli_in_process("run", "--model", "toy_grey", *ARGS, "--no-references", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert set(pd.read_csv(tmp_path / "results.csv")["model"]) == {"toy_grey"}

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 from PIL import Image
 
-from inpaintbench.runner import layout, lock
+from inpaintbench.files import layout, lock
 
 BASE = [
     "run",
@@ -40,7 +40,7 @@ BASE = [
 #: before its write can follow, the window in which two unguarded writers would both claim the folder.
 SLOW_IDENTITY = """
 import sys, time
-from inpaintbench.runner import store
+from inpaintbench.runner.store import results as store
 read = store.ResultStore.get_meta
 def slow(self, key):
     value = read(self, key)
@@ -108,7 +108,7 @@ def test_a_second_writer_is_refused_naming_the_first_ones_pid(tmp_path):
     while lock.writer(out) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert lock.writer(out) == f"pid {first.pid}"
-    second = run_cli(*BASE, "--out", str(out))
+    second = cli_in_process(*BASE, "--out", str(out))
     _refused_as_busy(second, out)
     assert f"(pid {first.pid})" in second.stderr
     release.touch()
@@ -127,7 +127,7 @@ def test_two_identical_runs_started_together_give_one_correct_folder(tmp_path):
             _refused_as_busy(result, out)
     _no_tmp_files(out)
     clean = tmp_path / "clean"
-    assert run_cli(*BASE, "--out", str(clean)).returncode == 0
+    assert cli_in_process(*BASE, "--out", str(clean)).returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), pd.read_csv(clean / "results.csv"))
     sessions = json.loads((out / layout.RUN_JSON).read_text())["sessions"]
     assert len(sessions) == [r.returncode for r in results].count(0)
@@ -191,7 +191,7 @@ RUN = [
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished") / "run"
-    assert run_cli(*RUN, "--out", str(out)).returncode == 0
+    assert cli_in_process(*RUN, "--out", str(out)).returncode == 0
     assert not (out / "results.sqlite-wal").exists()  # checkpointed: the main file holds everything
     return out
 
@@ -233,7 +233,7 @@ def test_a_corrupt_store_is_one_line_and_changes_nothing(finished_run, tmp_path,
     corrupt(db)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != layout.LOCK}
     argv = ["run", "--resume", str(out)] if how == "resume" else [*RUN, "--out", str(out)]
-    result = run_cli(*argv)
+    result = cli_in_process(*argv)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {db} ") and expected in line, line
@@ -261,7 +261,7 @@ def test_a_corrupt_store_is_one_line_and_changes_nothing(finished_run, tmp_path,
 )
 def test_a_bad_option_is_one_line_before_any_file(tmp_path, argv, expected):
     out = tmp_path / "new" / "run"
-    result = run_cli(
+    result = cli_in_process(
         "run", "--model", "mean_fill", "--masks", "center", *argv, "--out", str(out), cwd=tmp_path
     )
     assert result.returncode == 2
@@ -280,11 +280,11 @@ def test_a_frozen_set_runs_without_the_mask_folder_it_was_made_from(tmp_path):
     spec = f"folder:{masks}"
     frozen = tmp_path / "frozen"
     freeze = ["freeze", "--dataset", "samples", "--masks", spec, "--image-size", "32", "--limit", "2"]
-    made = run_cli(*freeze, "--out", str(frozen))
+    made = cli_in_process(*freeze, "--out", str(frozen))
     assert made.returncode == 0, made.stderr
     shutil.rmtree(masks)
     out = tmp_path / "run"
-    result = run_cli(
+    result = cli_in_process(
         *["run", "--model", "mean_fill", "--masks", spec, "--dataset", f"evalset:{frozen}"],
         *["--image-size", "32", "--metrics", "psnr", "--out", str(out), "--no-progress"],
     )
@@ -295,10 +295,10 @@ def test_a_frozen_set_runs_without_the_mask_folder_it_was_made_from(tmp_path):
 def test_run_out_and_report_o_naming_a_file_are_one_line(tmp_path, finished_run):
     file = tmp_path / "a-file"
     file.write_text("mine\n")
-    run = run_cli(*RUN, "--out", str(file))
+    run = cli_in_process(*RUN, "--out", str(file))
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: {file} is a file, not a folder: give --out a folder"
-    report = run_cli("report", str(finished_run), "-o", str(file))
+    report = cli_in_process("report", str(finished_run), "-o", str(file))
     assert report.returncode == 2
     assert report.stderr.strip() == (
         f"error: {file} is a file, not a folder: the report is written to FOLDER/index.html"
@@ -310,11 +310,11 @@ def test_report_on_an_interrupted_run_says_how_to_finish_it(tmp_path, finished_r
     out = tmp_path / "run"
     shutil.copytree(finished_run, out)
     (out / layout.RESULTS_CSV).unlink()  # as a run stopped before it finished leaves its folder
-    result = run_cli("report", str(out), "-o", str(tmp_path / "report"))
+    result = cli_in_process("report", str(out), "-o", str(tmp_path / "report"))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"error: {out}: the run stopped before it finished (no results.csv yet); "
         f"finish it with: inpaintbench run --resume {out}"
     )
-    assert run_cli("run", "--resume", str(out), "--no-progress").returncode == 0
-    assert run_cli("report", str(out), "-o", str(tmp_path / "report")).returncode == 0
+    assert cli_in_process("run", "--resume", str(out), "--no-progress").returncode == 0
+    assert cli_in_process("report", str(out), "-o", str(tmp_path / "report")).returncode == 0

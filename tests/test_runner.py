@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import kill_part_way, run_cli
+from conftest import cli_in_process, kill_part_way
 from PIL import Image
 
-from inpaintbench.runner import layout
+from inpaintbench.files import layout
 
 METRICS = "psnr,ssim,l1_hole,l2_hole,psnr_hole"
 
@@ -18,7 +18,7 @@ METRICS = "psnr,ssim,l1_hole,l2_hole,psnr_hole"
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    result = run_cli(
+    result = cli_in_process(
         "run",
         "--model",
         "mean_fill,biharmonic",
@@ -102,7 +102,7 @@ def test_every_model_sees_the_same_mask_and_the_original_outside_it(baseline_run
 def test_rerun_into_the_same_folder_recomputes_nothing(baseline_run):
     out, _ = baseline_run
     before = pd.read_csv(out / "results.csv")
-    result = run_cli("run", "--resume", str(out), "--no-progress")
+    result = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert result.returncode == 0, result.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["sessions"][-1]["computed"] == 0
@@ -111,7 +111,7 @@ def test_rerun_into_the_same_folder_recomputes_nothing(baseline_run):
 
 def test_different_settings_in_the_same_folder_are_refused(baseline_run):
     out, _ = baseline_run
-    result = run_cli(
+    result = cli_in_process(
         "run",
         "--model",
         "mean_fill",
@@ -134,7 +134,7 @@ def test_different_settings_in_the_same_folder_are_refused(baseline_run):
 
 
 def test_broken_models_are_recorded_and_the_others_go_on(tmp_path):
-    result = run_cli(
+    result = cli_in_process(
         "run",
         "--model",
         "toy_nan,toy_shape,toy_unprepared,toy_grey",
@@ -163,7 +163,7 @@ def test_broken_models_are_recorded_and_the_others_go_on(tmp_path):
 
 
 def test_missing_lpips_weights_leave_the_other_metrics(tmp_path):
-    result = run_cli(
+    result = cli_in_process(
         "run",
         "--model",
         "toy_grey",
@@ -208,13 +208,13 @@ def test_sigkill_then_resume_loses_and_recomputes_nothing(tmp_path):
     kept = kill_part_way(args, out, 5, timeout=120)
     assert 5 <= kept < 24, "the run must be killed part-way"
 
-    resumed = run_cli("run", "--resume", str(out), "--no-progress")
+    resumed = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     sessions = json.loads((out / "run.json").read_text())["sessions"]
     assert [s["computed"] for s in sessions] == [kept, 24 - kept]
 
     clean = tmp_path / "clean"
-    assert run_cli(*args, "--out", str(clean)).returncode == 0
+    assert cli_in_process(*args, "--out", str(clean)).returncode == 0
     key = ["model", "mask", "image"]
     a = pd.read_csv(out / "results.csv").sort_values(key).reset_index(drop=True)
     b = pd.read_csv(clean / "results.csv").sort_values(key).reset_index(drop=True)

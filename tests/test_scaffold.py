@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 
 FILES = ("pyproject.toml", "README.md", "src/demo/__init__.py", "tests/test_contract.py")
 
 
 def test_new_plugin_writes_the_distribution(tmp_path):
     out = tmp_path / "demo"
-    result = run_cli("new", "plugin", "demo", "--out", str(out))
+    result = cli_in_process("new", "plugin", "demo", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(FILES)
     pyproject = (out / "pyproject.toml").read_text()
@@ -37,7 +37,7 @@ def test_new_plugin_writes_the_distribution(tmp_path):
 
 
 def test_the_name_is_normalised_and_the_folder_defaults_to_it(tmp_path):
-    result = run_cli("new", "plugin", "My.Fancy-Plugin", cwd=tmp_path)
+    result = cli_in_process("new", "plugin", "My.Fancy-Plugin", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "My.Fancy-Plugin"
     assert 'my_fancy_plugin = "my_fancy_plugin"' in (out / "pyproject.toml").read_text()
@@ -46,11 +46,11 @@ def test_the_name_is_normalised_and_the_folder_defaults_to_it(tmp_path):
 
 def test_an_empty_folder_is_used_and_a_full_one_refused(tmp_path):
     (tmp_path / "empty").mkdir()
-    assert run_cli("new", "plugin", "demo", "--out", str(tmp_path / "empty")).returncode == 0
+    assert cli_in_process("new", "plugin", "demo", "--out", str(tmp_path / "empty")).returncode == 0
     full = tmp_path / "full"
     full.mkdir()
     (full / "notes.txt").write_text("mine")
-    result = run_cli("new", "plugin", "demo", "--out", str(full))
+    result = cli_in_process("new", "plugin", "demo", "--out", str(full))
     assert result.returncode == 2
     assert result.stderr == f"error: {full} already exists and is not empty; choose another --out\n"
     assert [p.name for p in full.iterdir()] == ["notes.txt"]
@@ -68,7 +68,7 @@ def test_an_empty_folder_is_used_and_a_full_one_refused(tmp_path):
     ],
 )
 def test_a_bad_name_is_a_one_line_error(tmp_path, name, words):
-    result = run_cli("new", "plugin", name, "--out", str(tmp_path / "out"))
+    result = cli_in_process("new", "plugin", name, "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: '{name}' ") and words in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -96,7 +96,7 @@ def test_the_generated_plugin_installs_passes_its_tests_and_runs(tmp_path):
     under the venv's interpreter; from ``tmp_path``, the parent of the project folder ``demo``, which
     the generated src layout keeps from shadowing the installed package."""
     demo, venv = tmp_path / "demo", tmp_path / "venv"
-    assert run_cli("new", "plugin", "demo", "--out", str(demo)).returncode == 0
+    assert cli_in_process("new", "plugin", "demo", "--out", str(demo)).returncode == 0
     subprocess.run(
         [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv], check=True
     )

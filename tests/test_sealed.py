@@ -13,19 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from conftest import cli_in_process
 from PIL import Image
 
 from inpaintbench import HOLE_VALUE, Batch
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner.sealed import inpaint_sealed, seal
+from inpaintbench.runner.model.sealed import inpaint_sealed, seal
 
 METRICS = ["psnr", "ssim", "l1_hole", "psnr_hole"]
 CHEATS = ["cheat_identity", "cheat_inplace", "cheat_peek", "cheat_memorise"]
 
 
 def run(out, *args: str, plugins: str = "cheat"):
-    return run_cli("run", "--out", str(out), "--no-progress", *args, plugins=plugins)
+    return cli_in_process("run", "--out", str(out), "--no-progress", *args, plugins=plugins)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_predictions_of_cheats_hold_the_constant_in_the_hole(cheats_run):
 
 
 def _key(image_id: str) -> str:
-    from inpaintbench.runner.layout import file_key
+    from inpaintbench.exchange import file_key
 
     return file_key(image_id)
 
@@ -288,7 +288,7 @@ def test_arguments_are_never_ignored(tmp_path):
 
 
 def test_a_metric_without_a_direction_is_not_registered():
-    result = run_cli("list", "metrics", plugins="nodirection")
+    result = cli_in_process("list", "metrics", plugins="nodirection")
     assert result.returncode == 0
     assert "nodirection_metric" not in result.stdout and "nodirection_fine" in result.stdout
     assert result.stderr.strip().splitlines() == [
@@ -298,13 +298,13 @@ def test_a_metric_without_a_direction_is_not_registered():
 
 
 def test_an_unknown_plugin_name_is_a_warning():
-    result = run_cli("list", "models", plugins="cheat,no_such_plugin")
+    result = cli_in_process("list", "models", plugins="cheat,no_such_plugin")
     assert result.returncode == 0
     assert "INPAINTBENCH_PLUGINS names 'no_such_plugin'" in result.stderr
 
 
 def test_list_verbose_names_the_plugin_and_the_argument():
-    result = run_cli("list", "masks", "-v", plugins="toy")
+    result = cli_in_process("list", "masks", "-v", plugins="toy")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     at = lines.index(next(line for line in lines if line.startswith("toy_corner ")))

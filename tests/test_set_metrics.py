@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import cli_env, kill_part_way, run_cli
+from conftest import cli_env, cli_in_process, kill_part_way
 from PIL import Image
 from report_runs import PHOTOS, edit_meta, photo, write_run
 from skimage.filters import gaussian
 
 from inpaintbench import MetricUnavailable, Model, SetMetric
+from inpaintbench.files import layout
 from inpaintbench.metrics import inception
 from inpaintbench.metrics.fid import FID, KID
 from inpaintbench.metrics.perceptual import LPIPS
@@ -32,11 +33,10 @@ from inpaintbench.plugins import build_registry, contract_problem
 from inpaintbench.report import fmt
 from inpaintbench.report.runs import load_runs
 from inpaintbench.report.tables import breakdowns, leaderboards, paired_tables
-from inpaintbench.runner import layout
-from inpaintbench.runner.outputs import InvalidScores, validate_features, validate_set_value
+from inpaintbench.runner.exports.summary import format_table, summarize
+from inpaintbench.runner.model.outputs import InvalidScores, validate_features, validate_set_value
 from inpaintbench.runner.run import RunConfig, Runner
-from inpaintbench.runner.store import ResultStore, Row
-from inpaintbench.runner.summary import format_table, summarize
+from inpaintbench.runner.store.results import ResultStore, Row
 
 UNVERIFIED = "unverified weights: not the real FID"
 
@@ -438,7 +438,7 @@ def test_report_marks_the_best_set_value_by_direction_and_pairs_only_per_image_m
 
 
 def test_without_weights_the_run_goes_on_and_lists_fid_as_not_computed(tmp_path: Path):
-    result = run_cli(
+    result = cli_in_process(
         "run",
         "--model",
         "toy_grey",
@@ -477,13 +477,13 @@ def test_sigkill_then_resume_gives_the_fid_of_a_clean_run(tmp_path: Path, unveri
     kept = kill_part_way(args, out, 2, **unverified)
     assert 2 <= kept < 6, "the run must be killed part-way"
 
-    resumed = run_cli("run", "--resume", str(out), "--no-progress", **unverified)
+    resumed = cli_in_process("run", "--resume", str(out), "--no-progress", **unverified)
     assert resumed.returncode == 0, resumed.stderr
     assert [s["computed"] for s in json.loads((out / layout.RUN_JSON).read_text())["sessions"]] == [
         kept,
         6 - kept,
     ]
-    assert run_cli(*args, "--out", str(clean), **unverified).returncode == 0
+    assert cli_in_process(*args, "--out", str(clean), **unverified).returncode == 0
     a, b = (pd.read_csv(d / layout.SUMMARY_CSV).set_index("metric") for d in (out, clean))
     for name in ("fid", "kid"):
         assert a.loc[name, "n"] == b.loc[name, "n"] == 6

@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import cli_env, run_cli
+from conftest import cli_env, cli_in_process
 from PIL import Image
 
 from inpaintbench import Metric, Model
 from inpaintbench.datasets.entries import entries
-from inpaintbench.datasets.images import to_uint8
+from inpaintbench.files import layout
+from inpaintbench.images import to_uint8
 from inpaintbench.plugins import build_registry
-from inpaintbench.runner import layout
 from inpaintbench.runner.run import RunConfig, Runner
-from inpaintbench.runner.store import STORE_VERSION
+from inpaintbench.runner.store.results import STORE_VERSION
 
 NO_TORCH = (
     "import sys\n"
@@ -71,7 +71,7 @@ def folder(tmp_path) -> Path:
 
 
 def _run(folder: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return run_cli(
+    return cli_in_process(
         "run", "--model", "mean_fill", "--masks", "center", "--metrics", "psnr",
         "--dataset", f"folder:{folder}", "--image-size", "32", "--batch-size", "2", "--no-progress",
         "--out", str(out), *extra,
@@ -92,7 +92,7 @@ def test_the_ground_truth_is_copied_from_a_lossless_png_and_encoded_otherwise(fo
     scored = next(e for e in entries(build_registry().get("dataset", f"folder:{folder}"), "test", 32)
                   if e.image_id == "4.jpg").read().image  # fmt: skip
     np.testing.assert_array_equal(encoded, to_uint8(scored))  # lossless, in RGB order
-    assert _row_filters(layout.target_png(out, "4.jpg")) == {1}  # Sub on every row (``pngs.py``)
+    assert _row_filters(layout.target_png(out, "4.jpg")) == {1}  # Sub on every row (``inpaintbench.images``)
     run = json.loads((out / layout.RUN_JSON).read_text())
     assert [s["path"] for s in run["skipped_inputs"]] == [str(folder / "5.png")]
     assert run["dataset"]["n_images"] == 5 and len(run["dataset"]["fingerprint"]) == 64
@@ -131,7 +131,7 @@ def test_resuming_on_other_data_is_refused_before_its_rows(folder, tmp_path, cha
     assert _run(folder, out).returncode == 0
     rows = pd.read_csv(out / layout.RESULTS_CSV)
     change(folder)
-    result = run_cli("run", "--resume", str(out), "--no-progress")
+    result = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     advice = "use another --out, or the same dataset to resume"
@@ -158,13 +158,13 @@ def test_a_store_of_another_version_is_refused_before_anything_changes(folder, t
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (STORE_VERSION,)
         db.execute("PRAGMA user_version = 0")
-    resumed = run_cli("run", "--resume", str(out), "--no-progress")
+    resumed = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (STORE_VERSION,)
         db.execute(f"PRAGMA user_version = {STORE_VERSION + 1}")
     before = _dump(db_path)
-    newer = run_cli("run", "--resume", str(out), "--no-progress")
+    newer = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert newer.returncode == 2 and "written by a newer inpaintbench (store version 2" in newer.stderr
     assert len(newer.stderr.strip().splitlines()) == 1 and _dump(db_path) == before
     with sqlite3.connect(db_path) as db:
@@ -174,7 +174,7 @@ def test_a_store_of_another_version_is_refused_before_anything_changes(folder, t
         )
         db.execute("DELETE FROM images")
         db.execute("PRAGMA user_version = 0")
-    legacy = run_cli("run", "--resume", str(out), "--no-progress")
+    legacy = cli_in_process("run", "--resume", str(out), "--no-progress")
     assert legacy.returncode == 2 and "from before the per-image listing" in legacy.stderr
 
 

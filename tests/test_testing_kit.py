@@ -11,6 +11,7 @@ import torch
 
 from inpaintbench import Batch, Dataset, MaskGenerator, Metric, Model, Sample, get_registry, hookimpl
 from inpaintbench.metrics.perceptual import LPIPS, build_network
+from inpaintbench.runner.plan.references import REFERENCE_MODELS
 from inpaintbench.testing import (
     ContractError,
     check_dataset,
@@ -396,3 +397,49 @@ def test_a_misspelt_hook_or_an_empty_plugin_fails():
         check_registration(plugin(register_model=[MAE]))
     with pytest.raises(ContractError, match="register nothing"):
         check_registration(types.ModuleType("empty"))
+
+
+# -- the in-process command line ----------------------------------------------------------------------
+
+
+class GreyFill(Model):
+    """Fills every hole with mid-grey: a model only this test's plugin object registers."""
+
+    name = "kit_grey"
+    description = "mid-grey in every hole"
+
+    def inpaint(self, batch: Batch) -> torch.Tensor:
+        return torch.full_like(batch.images, 0.5)
+
+
+class GreyPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(GreyFill)
+
+
+def test_run_rows_runs_a_plugin_object_in_process(tmp_path):
+    from inpaintbench.testing import invoke, run_rows
+
+    args = ["--model", "kit_grey", "--masks", "center", "--metrics", "psnr", "--limit", "2"]
+    rows = run_rows([*args, "--image-size", "64"], tmp_path / "run", plugins=[GreyPlugin()])
+    assert {row["model"] for row in rows} == {"kit_grey", *REFERENCE_MODELS}  # and the reference baselines
+    assert len(rows) == 2 * (1 + len(REFERENCE_MODELS)) and all(float(row["psnr"]) > 0 for row in rows)
+    # the plugin was registered for that command alone: the next one does not know the model
+    again = invoke(["run", *args, "--out", str(tmp_path / "again")], plugins=[])
+    assert again.returncode == 2 and "kit_grey" in again.stderr and again.stderr.count("\n") == 1
+    assert not (tmp_path / "again").exists()
+    assert get_registry().get("model", "mean_fill") is not None
+
+
+def test_invoke_puts_the_environment_and_folder_back(tmp_path, monkeypatch):
+    import os
+
+    from inpaintbench.testing import invoke
+
+    monkeypatch.setenv("INPAINTBENCH_KIT_PROBE", "before")
+    here = os.getcwd()
+    result = invoke(["list", "models"], cwd=tmp_path, env={"INPAINTBENCH_KIT_PROBE": None})
+    assert result.returncode == 0 and "mean_fill" in result.stdout
+    assert os.getcwd() == here and os.environ["INPAINTBENCH_KIT_PROBE"] == "before"
+    assert invoke(["run", "--no-such-flag"]).returncode == 2  # argparse's exit becomes the status

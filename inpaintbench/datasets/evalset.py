@@ -21,8 +21,8 @@ import numpy as np
 from ..cache import sha256_file
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
+from ..images import open_image, read_image, to_float_rgb
 from .entries import Entry, Loaded
-from .images import open_image, read_image, to_float_rgb
 
 #: The file that lists a frozen set's images and masks with their sha256, and its format tag.
 MANIFEST = "manifest.json"

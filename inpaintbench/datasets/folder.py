@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from collections.abc import Iterator
 from functools import partial
@@ -11,8 +9,8 @@ from pathlib import Path
 
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
+from ..images import list_files, load_square
 from .entries import Entry, Loaded, decode_in_order
-from .images import load_square
 
 
 class FolderDataset(Dataset):
@@ -30,38 +28,9 @@ class FolderDataset(Dataset):
             raise InpaintbenchError(f"dataset folder '{self.root}' does not exist or is not a folder")
 
     def files(self) -> list[Path]:
-        """Every regular file below the root in POSIX-path order. What is left out is recorded in
-        ``skipped`` with the reason, never dropped silently: hidden names (a leading dot), anything
-        that is not a regular file (a FIFO would hang the read), broken links, folders that cannot be
-        listed, and links back to a folder already walked (a loop)."""
-        found: list[Path] = []
-        seen: set[Path] = set()
-
-        def listing_failed(error: OSError) -> None:
-            self._skip(Path(error.filename or self.root), f"cannot be listed: {error.strerror}")
-
-        for folder, dirs, names in os.walk(self.root, onerror=listing_failed, followlinks=True):
-            here = Path(folder)
-            real = here.resolve()
-            if real in seen:
-                self._skip(here, "a link to a folder already read (a loop); not read again")
-                dirs.clear()
-                continue
-            seen.add(real)
-            for name in [d for d in dirs if d.startswith(".")]:
-                self._skip(here / name, "hidden folder (its name starts with a dot)")
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names):
-                path = here / name
-                if name.startswith("."):
-                    self._skip(path, "hidden file (its name starts with a dot)")
-                elif not path.exists():
-                    self._skip(path, "broken symbolic link")
-                elif not stat.S_ISREG(path.stat().st_mode):
-                    self._skip(path, "not a regular file")
-                else:
-                    found.append(path)
-        return sorted(found, key=lambda p: p.relative_to(self.root).as_posix())
+        """Every regular file below the root in POSIX-path order (``images.list_files``); what is
+        left out is recorded in ``skipped`` with the reason, never dropped silently."""
+        return list_files(self.root, self._skip)
 
     def samples(self, split: str, image_size: int) -> Iterator[Sample]:
         """Ids are POSIX paths relative to the root; unreadable files are skipped with a warning."""

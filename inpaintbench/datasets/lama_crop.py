@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InpaintbenchError
-from .images import resize_short_side, to_float_rgb
+from ..images import resize_short_side, to_float_rgb
 
 OPTIONS = ("crop", "seed")
 #: How many of the latest masks ``mask`` can still serve to a reader of ``samples``, who asks right after

@@ -4,7 +4,7 @@ Each recipe is a folder ``datasets/<name>/`` at the top of the repository holdin
 (the splits: which folder under PATH each lives in, and either a committed file list or a count
 and naming rule), the lists, and a README saying where to get the data. ``INPAINTBENCH_RECIPES``
 names another folder of recipes (the tests point it at reduced ones). Images are read with the
-shared loader in ``images.py``; ``inpaintbench datasets check NAME PATH`` says whether a copy is
+shared loader in ``inpaintbench/images.py``; ``inpaintbench datasets check NAME PATH`` says whether a copy is
 complete.
 
 Preprocessing: CelebA-HQ and Places365 follow LaMa (short side to the run's size, bicubic, then
@@ -33,9 +33,9 @@ from PIL import Image
 
 from ..components import Sample
 from ..errors import InpaintbenchError
+from ..images import fit_square, open_image, read_image, resize_short_side, to_float_rgb
 from .entries import Entry, Loaded, decode_in_order
 from .folder import FolderDataset
-from .images import fit_square, open_image, read_image, resize_short_side, to_float_rgb
 from .lama_crop import LamaCrop
 
 ENV_VAR = "INPAINTBENCH_RECIPES"

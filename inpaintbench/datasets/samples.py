@@ -20,7 +20,7 @@ from PIL import Image
 
 from ..components import Dataset, Sample
 from ..errors import InpaintbenchError
-from .images import resize_short_side, to_float_rgb
+from ..images import resize_short_side, to_float_rgb
 
 GRAYSCALE = ("camera", "brick", "grass", "gravel", "moon", "coins", "clock")
 SPLITS: dict[str, tuple[str, ...]] = {

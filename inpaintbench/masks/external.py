@@ -22,6 +22,7 @@ mask is drawn, so a frozen evaluation set made from it runs without it.
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,8 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from ..components import MaskGenerator
-from ..datasets.folder import FolderDataset
-from ..datasets.images import read_image, to_float_rgb
 from ..errors import InpaintbenchError
+from ..images import list_files, read_image, to_float_rgb
 from .draw import resize_nearest
 
 POLARITIES = ("white", "black")
@@ -68,7 +68,7 @@ class FolderMasks(MaskGenerator):
     def files(self) -> list[Path]:
         if not self.root.is_dir():
             raise InpaintbenchError(f"mask folder '{self.root}' does not exist or is not a folder")
-        files = FolderDataset(str(self.root)).files()
+        files = list_files(self.root, _warn_skipped)
         if not files:
             raise InpaintbenchError(f"mask folder '{self.root}' holds no files")
         return files
@@ -93,3 +93,7 @@ class FolderMasks(MaskGenerator):
 
     def generate(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         return self.load(self.files[int(rng.integers(len(self.files)))], height, width)
+
+
+def _warn_skipped(path: Path, reason: str) -> None:
+    print(f"warning: skipped mask file {path}: {reason}", file=sys.stderr)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..components import Model, PrepareContext
-from ..datasets.images import to_uint8
 from ..errors import InpaintbenchError
+from ..images import to_uint8
 
 if TYPE_CHECKING:
     import torch

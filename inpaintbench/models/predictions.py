@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..components import Model, PrepareContext
-from ..datasets.images import read_image, to_float_rgb
 from ..errors import InpaintbenchError
 from ..exchange import MASK_SUFFIX, image_name, image_stem, prediction_candidates, regime_folder
+from ..images import read_image, to_float_rgb
 
 if TYPE_CHECKING:
     import torch

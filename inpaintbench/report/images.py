@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..runner.files import write_atomically
+from ..files.atomic import write_atomically
 
 #: Longest side of an image in the report; the lightbox shows the same file larger.
 THUMB_SIDE = 256

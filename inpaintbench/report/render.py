@@ -14,9 +14,9 @@ import numpy as np
 from markupsafe import Markup
 
 from ..errors import InpaintbenchError
-from ..runner import layout
-from ..runner.files import kind, write_text, writing
-from ..runner.status import COMPLETE, FAILED, PARTIAL
+from ..files import layout
+from ..files.atomic import kind, write_text, writing
+from ..status import COMPLETE, FAILED, PARTIAL
 from . import fmt, svg
 from .images import Assets
 from .runs import RunSet, load_runs

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InpaintbenchError
-from ..runner import layout, lock
-from ..runner.status import COMPLETE, overall, regime_status
+from ..files import layout, lock
+from ..status import COMPLETE, overall, regime_status
 
 #: results.csv columns that are not metrics.
 KEY_COLUMNS = ("model", "mask", "image", "hole_ratio")

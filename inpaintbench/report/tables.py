@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InpaintbenchError
-from ..runner.status import COMPLETE
 from ..seeding import stable_seed
+from ..status import COMPLETE
 from . import svg
 from .runs import Coverage, RunSet
 from .stats import BUCKET_EDGES, N_BUCKETS, Paired, bucket_label, hole_ratio_bucket, paired_comparison

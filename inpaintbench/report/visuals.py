@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..runner import layout
+from ..files import layout
 from . import fmt
 from .images import Assets
 from .runs import RunSet

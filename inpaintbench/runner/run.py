@@ -1,20 +1,22 @@
 """The benchmark run, stage by stage: a stream of batches from the dataset, every model on each batch,
-scores and PNGs, committed per batch, then the outputs from the store.
+scores and PNGs, committed per batch, then the outputs from the store and the report.
 
-    plan.py        names, options and bounds, checked before torch is imported
-    source.py      the dataset read batch by batch on loader threads: decode, resize, hash
-    masks.draw     each image's masks (frozen or drawn from the seed), checked reproducible: the path
-                   freeze and export take too
-    identity.py    the folder's data checked image by image against what its rows were computed on
-    step.py        each model prepared on first need and run on the sealed batch (``sealed.py``)
-    scoring.py     per-image metrics, and the features of set-level metrics (``sets.py``)
-    saving.py      rows committed to the store (``store.py``) once their PNGs (``pngs.py``) are written
-    exports.py     results.csv, summary.csv, run.json and the report, from the store alone
-    distributed.py torchrun: each rank scores its blocks into its own store; rank 0 merges and exports
+    plan/          names, options and bounds, checked before torch is imported
+    source/        the dataset read batch by batch on loader threads (decode, resize, hash); each image's
+                   masks (``masks.draw``: frozen or drawn from the seed, checked reproducible, the path
+                   freeze and export take too); the folder's data checked image by image against what
+                   its rows were computed on (``identity.py``)
+    model/         each model prepared on first need and run on the sealed batch (``sealed.py``), its
+                   output checked and composited (``outputs.py``)
+    scoring/       per-image metrics, and the features of set-level metrics (``sets.py``)
+    store/         rows committed to SQLite (``results.py``) once their PNGs (``pngs.py``) are written
+    exports/       results.csv, summary.csv and run.json, from the store alone
+    shared/        torchrun (each rank scores its blocks into its own store; rank 0 merges and exports),
+                   threads, and the charging of failures
 
 The dataset is read once for all models, and memory is bounded by the batch size and the number of
 loader threads, not by the number of images. Errors are charged to the component that raised them
-(``failures.py``), and the run's exit status says when it is incomplete.
+(``shared/failures.py``), and the run's exit status says when it is incomplete.
 """
 
 from __future__ import annotations
@@ -35,28 +37,28 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..datasets.images import to_uint8
 from ..device import resolve_device
 from ..errors import InpaintbenchError, one_line
+from ..files import layout
+from ..files.atomic import DiskFull, writing
+from ..files.lock import exclusive
+from ..images import to_uint8
 from ..plugins import Registry, get_registry
-from . import layout
-from .background import Background
-from .distributed import World, agree
-from .errorlog import ErrorLog
-from .exports import Exports, RunOutcome
-from .failures import Failures, ModelFailed
-from .files import DiskFull, writing
-from .identity import DatasetCheck
-from .lock import exclusive
-from .memory import Trimmer
-from .plan import IDENTITY_KEYS, Plan, RunConfig
-from .pngs import PngWriter
-from .saving import Saver
-from .scoring import Scoring
-from .source import Chunk, Item, Source, Stream
-from .step import ModelStep
-from .store import ResultStore, Row
-from .threads import PNG_THREADS, evaluation_threads, loader_threads, torch_threads
+from .exports.folder import Exports, RunOutcome
+from .model.step import ModelStep
+from .plan.config import IDENTITY_KEYS, Plan, RunConfig
+from .scoring.metrics import Scoring
+from .shared.background import Background
+from .shared.distributed import World, agree
+from .shared.errorlog import ErrorLog
+from .shared.failures import Failures, ModelFailed
+from .shared.memory import Trimmer
+from .shared.threads import PNG_THREADS, evaluation_threads, loader_threads, torch_threads
+from .source.identity import DatasetCheck
+from .source.stream import Chunk, Item, Source, Stream
+from .store.pngs import PngWriter
+from .store.results import ResultStore, Row
+from .store.saving import Saver
 
 __all__ = ["IDENTITY_KEYS", "ModelFailed", "RunConfig", "RunOutcome", "Runner"]
 
@@ -95,7 +97,7 @@ class Runner:
         self.log = log if not prefix else (lambda line: log(prefix + line))
         self.errors = ErrorLog(self.out, debug)
         self.device = _device(self.config.device, self.world)
-        #: torch's threads outside the evaluation (``threads.py``).
+        #: torch's threads outside the evaluation (``shared/threads.py``).
         self.threads = torch.get_num_threads()
         self.timings: dict[str, Any] = {
             "prepare_s": {},
@@ -268,8 +270,20 @@ class Runner:
         scoring.failures = Failures(store, self.errors, self.log)
         scoring.compute_sets(store, self.config.models, self.config.masks)
         outcome = exports.finish(store, self._timings(started))
+        self._render_report()
         self.world.share((outcome.incomplete, bool(outcome.failures)))
         return outcome
+
+    def _render_report(self) -> None:
+        """The HTML report, rendered from the folder's files like any ``inpaintbench report``."""
+        from ..report import render
+
+        try:
+            render([self.out], self.out)
+        except DiskFull:
+            raise
+        except Exception as exc:  # the results are on disk already; a report problem must not hide them
+            self.log(f"warning: the HTML report could not be written: {type(exc).__name__}: {exc}")
 
     def _follow(self) -> RunOutcome:
         """A rank other than 0 after its work: rank 0's verdict, so every rank exits alike."""

@@ -9,7 +9,8 @@ bundled photos (the ``samples`` dataset's test split). The built-in components a
 checks in inpaintbench's own tests.
 
 The checks (``check_model``, ``check_mask``, ``check_metric``, ``check_set_metric``,
-``check_dataset``, ``check_registration``) and ``prepare_context``, with their signatures and clauses,
+``check_dataset``, ``check_registration``), ``prepare_context``, and the in-process command line
+(``invoke``, ``run_rows``), with their signatures and clauses,
 are tabled once in docs/plugins.md ("Testing a plugin"); a test holds that table to the code.
 
 Example, in a plugin's ``tests/test_contract.py`` (``inpaintbench new plugin NAME`` writes one)::
@@ -31,6 +32,7 @@ Example, in a plugin's ``tests/test_contract.py`` (``inpaintbench new plugin NAM
         check_metric(MyMetric())
 """
 
+from .cli import Result, invoke, run_rows
 from .dataset import check_dataset
 from .inputs import prepare_context
 from .mask import check_mask
@@ -42,11 +44,14 @@ from .set_metric import check_set_metric
 
 __all__ = [
     "ContractError",
+    "Result",
     "check_dataset",
     "check_mask",
     "check_metric",
     "check_model",
     "check_registration",
     "check_set_metric",
+    "invoke",
     "prepare_context",
+    "run_rows",
 ]

@@ -57,7 +57,7 @@ def sealed_batch(
     fewer crops at this size they repeat, each under a mask of its own (ids ``ID#k``)."""
     from ..masks.draw import draw_masks
     from ..plugins import get_registry
-    from ..runner.sealed import seal
+    from ..runner.model.sealed import seal
 
     crops = photo_crops(image_size, min(count, len(_test_split(image_size))))
     picks = [crops[k % len(crops)] for k in range(count)]

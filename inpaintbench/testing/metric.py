@@ -18,7 +18,7 @@ from ..components import Metric
 from ..masks.draw import draw_masks
 from ..masks.random_region import RandomRegionMask
 from ..plugins import contract_problem
-from ..runner.outputs import InvalidScores, validate_scores
+from ..runner.model.outputs import InvalidScores, validate_scores
 from .inputs import as_tensors, photo_crops
 from .report import Report
 

@@ -14,8 +14,8 @@ import torch
 from ..components import HOLE_VALUE, Batch, Model
 from ..masks.draw import draw_masks
 from ..plugins import get_registry
-from ..runner.outputs import output_problems
-from ..runner.sealed import inpaint_sealed
+from ..runner.model.outputs import output_problems
+from ..runner.model.sealed import inpaint_sealed
 from .inputs import DEFAULT_IMAGE_SIZE, DEFAULT_REGIMES, as_tensors, photo_crops
 from .report import Report
 

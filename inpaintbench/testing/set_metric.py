@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..components import SetMetric
-from ..runner.outputs import InvalidScores, validate_features, validate_set_value
+from ..runner.model.outputs import InvalidScores, validate_features, validate_set_value
 from .metric import REL_TOL, prepared
 
 

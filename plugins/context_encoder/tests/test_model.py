@@ -13,7 +13,7 @@ from inpaintbench_context_encoder.model import ContextEncoder, network_for
 from inpaintbench_context_encoder.stream import CACHE_FOLDER
 
 from inpaintbench import InpaintbenchError, PrepareContext, TrainSplit, get_registry
-from inpaintbench.runner.sealed import seal
+from inpaintbench.runner.model.sealed import seal
 
 TINY = {"steps": "2", "batch_size": "4", "bottleneck": "16"}
 

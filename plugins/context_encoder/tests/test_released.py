@@ -14,7 +14,7 @@ from inpaintbench_context_encoder.model import ContextEncoder
 from inpaintbench_context_encoder.torch7 import Torch7Error, loads
 
 from inpaintbench import InpaintbenchError
-from inpaintbench.runner.sealed import seal
+from inpaintbench.runner.model.sealed import seal
 
 from . import torch7_files as t7
 from .test_model import context

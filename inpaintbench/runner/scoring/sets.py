@@ -1,7 +1,7 @@
 """Set-level metrics in a run: which share features, and what their values must say wherever shown.
 
 A set-level metric (``SetMetric``: fid, kid) gets one value per (model, regime). Its per-image features are
-stored with each batch's results (``store.py``) and the values are computed at the end of every run from
+stored with each batch's results (``store/results.py``) and the values are computed at the end of every run from
 all the stored features, so a resumed run extracts features only for the rows it adds.
 """
 
@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..components import Metric, SetMetric
+from ...components import Metric, SetMetric
 
 #: Per set-level metric, {(model, mask): (value, n)}, as ``ResultStore.set_values`` returns it.
 SetValues = dict[str, dict[tuple[str, str], tuple[float, int]]]

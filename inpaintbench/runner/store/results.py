@@ -6,7 +6,7 @@ metrics (``features`` for the predictions, ``real_features`` for the ground trut
 committed with the batch they belong to, so the set values (``set_scores``) can be computed at the end of
 any run from everything stored. ``images`` lists the dataset as the stream met it (position, id, a sha256
 of the pixels, NULL for an input that was skipped), so a resumed run can tell a changed image before it
-commits a row for it (``identity.py``).
+commits a row for it (``source/identity.py``).
 
 Under torchrun each rank writes a store of its own (``shards/rank-NNNNN.sqlite``, one writer, no shared
 memory, so it works on a network file system too) and reads the folder's store read-only; rank 0 merges
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ..errors import InpaintbenchError
-from .files import DiskFull, is_no_space, writing
+from ...errors import InpaintbenchError
+from ...files.atomic import DiskFull, is_no_space, writing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +104,7 @@ def _unpack(blobs: list[bytes]) -> np.ndarray:
 
 #: The store's layout, kept in SQLite's ``user_version``: a store of another version is refused by name
 #: rather than read as this one. Version 1 lists every input of the stream with its pixels' sha256
-#: (``identity.py``); an unversioned store (0) written since then is the same layout and is marked 1.
+#: (``source/identity.py``); an unversioned store (0) written since then is the same layout and is marked 1.
 STORE_VERSION = 1
 
 #: The tables a results store has always had: a SQLite file without them is someone else's.

@@ -2,7 +2,7 @@
 
 Every name (models, masks, metrics, datasets), option, bound and the output folder is checked here, so a
 typo costs the time of loading the plugin registry (a fraction of a second), not of importing torch: the
-CLI builds the plan first and imports the pipeline (``run.py``) only when the plan is sound.
+CLI builds the plan first and imports the pipeline (``runner/run.py``) only when the plan is sound.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
-from ..components import Dataset, MaskGenerator, Metric, Model
-from ..errors import InpaintbenchError
-from ..options import check_options
-from ..plugins import Registry
-from . import DEFAULT_METRICS
+from ...components import Dataset, MaskGenerator, Metric, Model
+from ...errors import InpaintbenchError
+from ...files.atomic import kind
+from ...options import check_options
+from ...plugins import Registry
 from .bounds import check_image_size, check_positive
-from .files import kind
+
+#: The metrics a run scores when ``--metrics`` is not given.
+DEFAULT_METRICS = ("psnr", "ssim", "lpips", "l1_hole", "l2_hole", "psnr_hole")
 
 #: Settings a resumed run must share with the stored one, or its rows would not be comparable. The data
-#: itself is checked image by image as the stream goes (``identity.py``).
+#: itself is checked image by image as the stream goes (``source/identity.py``).
 IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics")
 
 

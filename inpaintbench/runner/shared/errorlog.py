@@ -12,7 +12,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .files import writing
+from ...files.atomic import writing
 
 LOG_NAME = "errors.log"
 

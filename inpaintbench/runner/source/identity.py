@@ -15,10 +15,13 @@ such a folder is checked once against it, reading the dataset a first time, and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import InpaintbenchError
-from .source import Chunk
-from .store import ResultStore
+from ...errors import InpaintbenchError
+from .stream import Chunk
+
+if TYPE_CHECKING:
+    from ..store.results import ResultStore
 
 #: The store's meta key holding how many inputs the stream has, once a run has met all of them.
 LISTING_END = "listing_end"

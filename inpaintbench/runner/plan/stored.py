@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InpaintbenchError
-from .files import kind
-from .plan import RunConfig
+from ...errors import InpaintbenchError
+from ...files.atomic import kind
+from .config import RunConfig
 
 #: The type each stored setting must have (``RunConfig``'s own); NoneType marks one that may be null.
 FIELDS: dict[str, tuple[type, ...]] = RunConfig.types()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .sets import SetValues
+from ..scoring.sets import SetValues
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -8,10 +8,13 @@ metric's costs that metric (dropped for the rest of the run, named); neither sto
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..errors import one_line
+from ...errors import one_line
 from .errorlog import ErrorLog
-from .store import ResultStore
+
+if TYPE_CHECKING:
+    from ..store.results import ResultStore
 
 
 class ModelFailed(Exception):

@@ -5,7 +5,7 @@ Torch-free: the CLI checks ``train``, ``freeze``, ``export`` and ``masks`` optio
 
 from __future__ import annotations
 
-from ..errors import InpaintbenchError
+from ...errors import InpaintbenchError
 
 MIN_IMAGE_SIZE = 8
 #: One 4096 x 4096 RGB image is 200 MB as float32 and a batch of 16 over 3 GB; a larger side is a typo

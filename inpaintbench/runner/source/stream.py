@@ -1,7 +1,7 @@
 """The test images as a stream of batches, decoded and masked ahead of the model, in bounded memory.
 
 The dataset's entries (``datasets/entries.py``) are cut into blocks of ``--batch-size`` in dataset order;
-block ``b`` belongs to rank ``b % WORLD_SIZE`` (``distributed.py``; a single process owns them all). A
+block ``b`` belongs to rank ``b % WORLD_SIZE`` (``shared/distributed.py``; a single process owns them all). A
 lister thread walks the entries and hands this rank's blocks to a pool of loader threads, which decode,
 resize, hash and mask each image (Pillow, numpy and zlib release the GIL, so they overlap the model).
 At most ``DEPTH`` blocks are decoded or decoding ahead of the one being scored, so memory is bounded by
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..components import Dataset, MaskGenerator
-from ..datasets.entries import Entry, entries
-from ..errors import InpaintbenchError
-from ..masks.draw import ImageMasks, Masker, ReproducibilityCheck
-from .distributed import World
-from .threads import loader_threads
+from ...components import Dataset, MaskGenerator
+from ...datasets.entries import Entry, entries
+from ...errors import InpaintbenchError
+from ...masks.draw import ImageMasks, Masker, ReproducibilityCheck
+from ..shared.distributed import World
+from ..shared.threads import loader_threads
 
 #: Blocks decoded ahead of the one being scored.
 DEPTH = 2

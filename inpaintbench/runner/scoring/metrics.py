@@ -3,7 +3,7 @@
 Per-image metrics give one value per image and row; set-level metrics (fid, kid) give per-image features,
 stored with each batch (predictions) and once per image (ground truth), and their values are computed at
 the end of the run from everything stored (``sets.py``). A metric that fails is named and dropped for the
-rest of the run (``failures.py``); the others go on.
+rest of the run (``shared/failures.py``); the others go on.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from ..components import Metric, MetricUnavailable, SetMetric
-from .failures import Failures
-from .outputs import validate_features, validate_scores, validate_set_value
+from ...components import Metric, MetricUnavailable, SetMetric
+from ..model.outputs import validate_features, validate_scores, validate_set_value
+from ..shared.failures import Failures
 from .sets import feature_groups, set_metrics
-from .store import ResultStore
+
+if TYPE_CHECKING:
+    from ..store.results import ResultStore
 
 
 class Copies:

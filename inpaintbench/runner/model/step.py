@@ -15,13 +15,13 @@ from typing import Any
 
 import torch
 
-from ..cache import cache_dir
-from ..components import Model, PrepareContext, TrainSplit
-from ..errors import one_line
-from .failures import Failures, ModelFailed
-from .plan import Plan
+from ...cache import cache_dir
+from ...components import Model, PrepareContext, TrainSplit
+from ...errors import one_line
+from ..plan.config import Plan
+from ..shared.failures import Failures, ModelFailed
+from ..shared.threads import torch_threads
 from .sealed import inpaint_sealed
-from .threads import torch_threads
 
 
 class ModelStep:
@@ -67,7 +67,7 @@ class ModelStep:
         t0 = time.perf_counter()
         split = self._train_split()
         try:
-            with torch_threads(self.prepare_threads):  # training gets every CPU (``threads.py``)
+            with torch_threads(self.prepare_threads):  # training gets every CPU (``shared/threads.py``)
                 self.model.prepare(self._prepare_context(split))
         except Exception as exc:
             self.failures.model(self.spec, "prepare", None, exc)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..errors import InpaintbenchError
+from ...errors import InpaintbenchError
 
 #: How long a rank waits for the others at a collective (a rank still preparing a model, say) before
 #: giving up; torchrun ends every rank at once when one of them dies, so this bounds only real hangs.

@@ -1,4 +1,4 @@
-"""The run folder's outputs, all exported from the store: results.csv, summary.csv, run.json, the report.
+"""The run folder's outputs, all exported from the store: results.csv, summary.csv, run.json.
 
 They are written by one process (rank 0 under torchrun, after merging every rank's store), from the
 store alone, so a folder ends up the same however many processes filled it and however often it was
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import __version__
-from . import layout
-from .files import DiskFull, write_atomically, write_text
-from .plan import Plan
-from .sets import run_json_section, set_metrics, table_notes
-from .status import COMPLETE, note, statuses
-from .store import ResultStore
+from ...files import layout
+from ...files.atomic import write_atomically, write_text
+from ...status import COMPLETE, note, statuses
+from ...version import __version__
+from ..plan.config import Plan
+from ..scoring.sets import run_json_section, set_metrics, table_notes
+from ..store.results import ResultStore
 from .summary import format_table, summarize
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Exports:
 
     # -- the finished run -------------------------------------------------------------------------------
     def finish(self, store: ResultStore, timings: dict[str, Any]) -> RunOutcome:
-        """results.csv, summary.csv, run.json and the report from the store, and the terminal's table."""
+        """results.csv, summary.csv and run.json from the store, and the terminal's table."""
         n_images, fingerprint = store.listing()
         metrics = self.plan.metrics
         sets = set_metrics(metrics)
@@ -98,7 +98,6 @@ class Exports:
         )
         write_atomically(self.out / layout.SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
         self.write_run_json(store, timings, finished=True)
-        self.render_report()
         notes = {
             key: note(entry, held_out[key[0]], key[0] in self.config.references)
             for key, entry in per_regime.items()
@@ -174,18 +173,6 @@ class Exports:
             }
             for kind, items in chosen.items()
         }
-
-    def render_report(self) -> None:
-        try:
-            from ..report import render
-        except ImportError:
-            return
-        try:
-            render([self.out], self.out)
-        except DiskFull:
-            raise
-        except Exception as exc:  # the results are on disk already; a report problem must not hide them
-            self.log(f"warning: the HTML report could not be written: {type(exc).__name__}: {exc}")
 
 
 def in_run_order(results: pd.DataFrame, models: list[str], masks: list[str]) -> pd.DataFrame:

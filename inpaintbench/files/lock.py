@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import InpaintbenchError
 from . import layout
-from .files import writing
+from .atomic import writing
 
 
 def _holder(fd: int) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout
+from ...files import layout
+from ..source.stream import Chunk
 from .pngs import PngWriter
-from .source import Chunk
-from .store import ResultStore, Row
+from .results import ResultStore, Row
 
 #: What a scoring job gives: the rows, and the writes of their predictions' PNGs.
 Job = tuple[list[Row], list[Future[None]]]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..components import HOLE_VALUE, Batch, Model
+from ...components import HOLE_VALUE, Batch, Model
 from .outputs import composite, validate
 
 

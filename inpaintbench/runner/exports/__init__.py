@@ -1,0 +1,1 @@
+"""The exports stage: results.csv, summary.csv and run.json, written from the store alone."""

@@ -1,0 +1,1 @@
+"""The model stage: sealed inputs in, every prediction checked and composited before it is scored."""
