@@ -222,7 +222,8 @@ def contract_problem(kind: str, cls: object) -> str | None:
     return None
 
 
-#: Registries put in place of the process's own by ``using`` (innermost last), each built when first asked for.
+#: Registries put in place of the process's own by ``using`` (innermost last), each built when first
+#: asked for.
 _installed: list[Callable[[], Registry]] = []
 
 

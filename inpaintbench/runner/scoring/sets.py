@@ -1,8 +1,8 @@
 """Set-level metrics in a run: which share features, and what their values must say wherever shown.
 
-A set-level metric (``SetMetric``: fid, kid) gets one value per (model, regime). Its per-image features are
-stored with each batch's results (``store/results.py``) and the values are computed at the end of every run from
-all the stored features, so a resumed run extracts features only for the rows it adds.
+A set-level metric (``SetMetric``: fid, kid) gets one value per (model, regime). Its per-image features
+are stored with each batch's results (``store/results.py``) and the values are computed at the end of
+every run from all the stored features, so a resumed run extracts features only for the rows it adds.
 """
 
 from __future__ import annotations
