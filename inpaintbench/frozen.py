@@ -6,7 +6,7 @@
     DIR/images/target/<key>.png          each test image at the set's size (8-bit RGB PNG)
     DIR/images/masks/<regime>/<key>.png  each mask, white = hole (8-bit PNG)
 
-File names follow the run folder layout (``inpaintbench.runner.layout``), so a run's ``images/``
+File names follow the run folder layout (``inpaintbench.files.layout``), so a run's ``images/``
 and a frozen set hold the same file for the same image and mask. Masks come from
 ``masks.draw.masked_samples``, as a run gets them, so the set's masks equal a run's for the same seed.
 Images are stored as 8-bit PNG: the dataset's images rounded to 1/255, the values every model is

@@ -53,7 +53,7 @@ store.ResultStore.get_meta = slow
 #: the slowest start of a second process).
 HELD_IDENTITY = """
 import pathlib, sys, time
-from inpaintbench.runner import store
+from inpaintbench.runner.store import results as store
 read = store.ResultStore.get_meta
 release, deadline = pathlib.Path({release!r}), time.monotonic() + 300
 def held(self, key):
