@@ -147,6 +147,37 @@ def psnr_by_photo(run_dir: Path) -> dict[str, float]:
     return {k: round(sum(v) / len(v), 3) for k, v in sorted(sums.items())}
 
 
+def centre_against_biharmonic(run_dir: Path) -> dict:
+    """The centre gate photo by photo: the paired PSNR difference context_encoder - biharmonic per test
+    photo, on how many photos the network wins, and the paired bootstrap interval of the mean
+    difference that resamples whole photos (crops of one photo are not independent)."""
+    import pandas as pd
+
+    from inpaintbench.report.stats import paired_comparison
+
+    results = pd.read_csv(run_dir / "results.csv")
+    centre = results[results["mask"] == "center"]
+    pairs = centre[centre["model"] == "context_encoder"].merge(
+        centre[centre["model"] == "biharmonic"], on=["image", "source"], suffixes=("", "_ref")
+    )
+    pairs["diff"] = pairs["psnr"] - pairs["psnr_ref"]
+    by_photo = pairs.groupby("source", sort=False)["diff"].mean().round(3).to_dict()
+    paired = paired_comparison(
+        pairs["psnr"].to_numpy(),
+        pairs["psnr_ref"].to_numpy(),
+        True,
+        seed=0,
+        sources=pairs["source"].to_numpy(),
+    )
+    return {
+        "diff_by_photo_db": by_photo,
+        "photos_won": sum(d > 0 for d in by_photo.values()),
+        "photos": len(by_photo),
+        "mean_diff_db": round(paired.mean_diff, 3),
+        "ci95_by_photo_bootstrap_db": [round(paired.ci_low, 3), round(paired.ci_high, 3)],
+    }
+
+
 def centre_regions(checkpoint: str, views: int) -> dict[str, dict[str, float]]:
     """PSNR over the hole, its inner 56 x 56 and its ring (pixels of all test images pooled), for the
     trained centre network and for biharmonic, on the ``samples`` test split at 128 px."""
@@ -226,6 +257,7 @@ def main() -> int:
         "baselines_from": baselines_from,
         "psnr": {f"{m}/{r}": round(v, 3) for (m, r), v in sorted(psnr.items())},
         "psnr_by_photo": by_photo,
+        "center_vs_biharmonic": centre_against_biharmonic(args.out / "ce"),
         "center_psnr_by_region": centre_regions(centre["checkpoint"], centre["test_views"]),
         "checks": checks,
         "passed": all(checks.values()),

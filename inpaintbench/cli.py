@@ -90,7 +90,7 @@ def _model_options(args: argparse.Namespace) -> dict[str, str]:
 HOST_FLAGS = frozenset(
     ("--model", "--masks", "--dataset", "--metrics", "--image-size", "--seed", "--limit", "--batch-size",
      "--device", "--out", "--name", "--resume", "--no-images", "--no-progress", "--no-references",
-     "--option", "--train-dataset", "--train-on-test", "--debug", "--help")
+     "--option", "--train-dataset", "--train-on-test", "--float-scores", "--debug", "--help")
 )  # fmt: skip
 
 
@@ -131,6 +131,11 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument(
+        "--float-scores",
+        action="store_true",
+        help="score float composites, not the 8-bit ones saved (numbers then differ from the folder's PNGs)",
+    )
+    run.add_argument(
         "--no-references",
         action="store_true",
         help=f"do not add the reference baselines ({', '.join(REFERENCE_MODELS)}) to a run that names none",
@@ -159,6 +164,16 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     report.add_argument(
         "--reference", help="model the others are compared with (default: the first baseline)"
     )
+
+    rescore = sub.add_parser("rescore", help="recompute a run's rows from the PNGs its folder keeps")
+    rescore.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    rescore.add_argument(
+        "--metrics", type=_csv, help="compute these instead of checking the run's own (written to --out)"
+    )
+    rescore.add_argument(
+        "-o", "--out", type=Path, help="CSV of the recomputed rows (default RUN_DIR/rescored.csv)"
+    )
+    rescore.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
 
     plugins = sub.add_parser("plugins", help="list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true")
@@ -306,6 +321,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             options=_model_options(args),
             save_images=not args.no_images,
             train_on_test=args.train_on_test,
+            float_scores=args.float_scores,
         )
         out = args.out or _default_out(args.name)
     plan = Plan.resolve(config, out, get_registry())  # a typo ends here, before torch is imported
@@ -391,6 +407,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    """Check a run's numbers against its PNGs (exit 1 naming the rows that differ), or compute others."""
+    from .device import resolve_device
+    from .plugins import get_registry
+    from .rescore import rescore
+
+    found = rescore(args.run_dir, get_registry(), args.metrics, args.out, resolve_device(args.device))
+    names = ", ".join(found.metrics)
+    if args.metrics is not None:
+        written = args.out or args.run_dir / "rescored.csv"
+        print(f"{names} of {found.rows} rows of {args.run_dir} written to {written}")
+        return 0
+    for line in found.mismatches[:5]:
+        print(f"differs: {line}", file=sys.stderr)
+    if found.mismatches:
+        print(
+            f"error: {len(found.mismatches)} values of {args.run_dir / 'results.csv'} differ from its PNGs",
+            file=sys.stderr,
+        )
+        return 1
+    largest = ", ".join(f"{name} {gap:.1e}" for name, gap in found.largest.items())
+    print(
+        f"{found.rows} rows of {args.run_dir}: {names} recomputed from its PNGs match (largest gap {largest})"
+    )
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from .datasets.check import check_dataset
 
@@ -471,6 +514,7 @@ COMMANDS = {
     "run": cmd_run,
     "train": cmd_train,
     "report": cmd_report,
+    "rescore": cmd_rescore,
     "plugins": cmd_plugins,
     "list": cmd_list,
     "datasets": cmd_datasets,

@@ -83,6 +83,12 @@ class Dataset(Component):
         reads no files (the default)."""
         return None
 
+    def source_of(self, image_id: str) -> str | None:
+        """The photo (or scene) ``image_id`` was cut from, when several images share one; None (the
+        default) when each image is its own. Crops of one photo are not independent samples: the
+        intervals of a run's means then resample sources, not images (``inpaintbench.summary``)."""
+        return None
+
     def frozen_mask(self, regime: str, image_id: str) -> np.ndarray | None:
         """The stored mask (bool, True = hole) of a dataset that fixes its masks, such as a frozen
         evaluation set; None lets the regime's generator draw it."""

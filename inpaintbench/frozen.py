@@ -53,6 +53,7 @@ def freeze(
     for sample, drawn in masked_samples(dataset, generators, seed, image_size, limit):
         images.append(
             {"id": sample.image_id, "source": _source(dataset, sample.image_id)}
+            | ({"scene": scene} if (scene := dataset.source_of(sample.image_id)) else {})
             | write_hashed_png(out, layout.target_png(out, sample.image_id), sample.image)
         )
         for spec, mask in drawn.items():

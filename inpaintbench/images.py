@@ -156,6 +156,12 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
+def as_8bit(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] rounded to the 256 levels an 8-bit PNG holds, as float32: exactly what reading
+    back ``to_uint8(image)`` gives, so a score of these pixels is a score of the saved file."""
+    return to_uint8(image).astype(np.float32) / np.float32(255)
+
+
 #: Pillow's default, kept for files written once and kept long (frozen evaluation sets, exports).
 DEFAULT_LEVEL = 6
 

@@ -28,9 +28,9 @@ from skimage.transform import resize
 from inpaintbench.files import layout
 from inpaintbench.images import write_png
 from inpaintbench.plugins import get_registry
-from inpaintbench.runner.exports.summary import summarize
 from inpaintbench.runner.plan.config import DEFAULT_METRICS
 from inpaintbench.seeding import mask_rng
+from inpaintbench.summary import summarize
 
 PHOTOS = (
     "astronaut",

@@ -39,7 +39,7 @@ def splits() -> dict[str, dict[str, np.ndarray]]:
 
 
 def test_samples_sizes_and_counts(splits):
-    assert len(splits["test"]) == 34 and len(splits["train"]) == 301
+    assert len(splits["test"]) == 64 and len(splits["train"]) == 301
     for images in splits.values():
         for image_id, image in images.items():
             assert re.fullmatch(r"[a-z_]+/r\d+c\d+", image_id)
@@ -49,7 +49,10 @@ def test_samples_sizes_and_counts(splits):
 
 def test_samples_split_by_photo(splits):
     photos = {split: {i.split("/")[0] for i in images} for split, images in splits.items()}
-    assert photos["test"] == {"chelsea", "coffee", "immunohistochemistry"}
+    assert photos["test"] == {"chelsea", "coffee", "immunohistochemistry", "china", "flower"}
+    assert photos["test"].isdisjoint(photos["train"])
+    dataset = SamplesDataset()
+    assert {dataset.source_of(i) for i in splits["test"]} == photos["test"]  # each crop names its photo
     colour = {"astronaut", "rocket", "hubble_deep_field", "retina", "stereo_motorcycle"}
     assert photos["train"] == colour | {"camera", "brick", "grass", "gravel", "moon", "coins", "clock"}
 
@@ -70,7 +73,13 @@ def test_samples_crops_are_the_photo_pixels(splits):
 def test_samples_small_photos_are_upsized_first():
     images = load(SamplesDataset(), "test", size=320)  # chelsea's short side is 300
     assert images["chelsea/r0c0"].shape == (320, 320, 3)
-    assert {i.split("/")[0] for i in images} == {"chelsea", "coffee", "immunohistochemistry"}
+    assert {i.split("/")[0] for i in images} == {
+        "chelsea",
+        "coffee",
+        "immunohistochemistry",
+        "china",
+        "flower",
+    }
 
 
 def test_samples_unknown_split():

@@ -32,7 +32,7 @@ def files_under(folder: Path) -> dict[str, str]:
 
 
 def results(run: Path) -> list[list[str]]:
-    return [line.split(",")[:4] for line in (run / "results.csv").read_text().splitlines()[1:]]
+    return [line.split(",")[:5] for line in (run / "results.csv").read_text().splitlines()[1:]]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,8 @@ def test_evalset_round_trip_uses_the_frozen_masks(frozen, tmp_path, cli):
     ]
     got = results(tmp_path / "again")
     assert [row[:3] for row in got] == [row[:3] for row in expected]
-    np.testing.assert_allclose([float(r[3]) for r in got], [r[3] for r in expected])
+    np.testing.assert_allclose([float(r[4]) for r in got], [r[3] for r in expected])  # after the source
+    assert {r[3] for r in got} == {"chelsea"}  # the frozen set keeps the photo each crop came from
     lama = build_registry().get("mask", "lama-thick")
     fresh = [draw_mask(lama, "lama-thick", 99, m["id"], 64).mean() for m in regimes["lama-thick"]["masks"]]
     assert fresh != [m["hole_ratio"] for m in regimes["lama-thick"]["masks"]]  # seed 99 would draw others

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "inpaintbench"
-LOW = "errors components hookspecs cache seeding device options exchange version images status files"
+LOW = "errors components hookspecs cache seeding device options exchange version images status summary files"
 #: Bottom to top; each entry is one floor, its words the rooms on it. A module may import from its own
 #: room and from any floor below.
 FLOORS = [
@@ -39,7 +39,7 @@ FLOORS = [
     ["report"],
     ["runner"],
     ["frozen"],
-    ["export"],
+    ["export", "rescore"],
     ["scaffold"],
     ["boundary cli __main__"],
     ["testing"],

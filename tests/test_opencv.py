@@ -55,7 +55,7 @@ def test_listed_without_importing_cv2_or_torch():
 def test_every_image_is_scored(opencv_run):
     results = pd.read_csv(opencv_run / "results.csv")
     n_images = results["image"].nunique()
-    assert n_images == 34  # the samples test split at 128 px
+    assert n_images == 64  # the samples test split at 128 px
     assert results.groupby(["model", "mask"]).size().to_dict() == {
         (model, regime): n_images for model in MODELS for regime in REGIMES
     }

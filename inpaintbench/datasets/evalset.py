@@ -42,10 +42,17 @@ class EvalSetDataset(Dataset):
         self.root = Path(arg).expanduser()
         self.manifest = load_manifest(self.root)
         self.images = {entry["id"]: entry["file"] for entry in self.manifest["images"]}
+        self.scenes = {
+            e["id"]: str(e["scene"]) for e in self.manifest["images"] if e.get("scene") is not None
+        }
         self.masks = {
             regime: {entry["id"]: entry["file"] for entry in spec["masks"]}
             for regime, spec in self.manifest["regimes"].items()
         }
+
+    def source_of(self, image_id: str) -> str | None:
+        """The photo the frozen image was cut from, as its dataset said when the set was frozen."""
+        return self.scenes.get(image_id)
 
     def source_path(self, image_id: str) -> Path:
         return self.root / self.images[image_id]

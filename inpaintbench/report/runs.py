@@ -13,10 +13,11 @@ import pandas as pd
 from ..errors import InpaintbenchError
 from ..files import layout, lock
 from ..status import COMPLETE, overall, regime_status
+from ..summary import summarize
 
 #: results.csv columns that are not metrics.
 KEY_COLUMNS = ("model", "mask", "image", "hole_ratio")
-EXTRA_COLUMNS = ("checkpoint",)
+EXTRA_COLUMNS = ("source", "checkpoint")
 SUMMARY_NUMERIC = ("mean", "std", "ci95_low", "ci95_high", "n")
 
 
@@ -163,10 +164,25 @@ def load_run(run_dir: Path) -> Run:
     results = _read_csv(results_path, KEY_COLUMNS)
     metrics = [c for c in results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS]
     _to_numbers(results, ["hole_ratio", *metrics], results_path)
+    if "source" not in results:  # a folder from before sources: each image its own
+        results["source"] = results["image"]
+    results["source"] = results["source"].astype(str)
     summary_path = run_dir / layout.SUMMARY_CSV
-    summary = _read_csv(summary_path, ("model", "mask", "metric", *SUMMARY_NUMERIC))
-    _to_numbers(summary, list(SUMMARY_NUMERIC), summary_path)
-    return Run(run_dir, meta, results, summary)
+    stored = _read_csv(summary_path, ("model", "mask", "metric", *SUMMARY_NUMERIC))
+    _to_numbers(stored, list(SUMMARY_NUMERIC), summary_path)
+    return Run(run_dir, meta, results, _rebuilt_summary(results, metrics, stored, meta))
+
+
+def _rebuilt_summary(
+    results: pd.DataFrame, metrics: list[str], stored: pd.DataFrame, meta: dict[str, Any]
+) -> pd.DataFrame:
+    """Every per-image metric's statistics recomputed from results.csv, so a stale, truncated or edited
+    summary.csv cannot change what the report shows; only the set-level values (fid, kid: computed
+    from features kept in the store, not in results.csv) are taken from summary.csv."""
+    set_level = set(meta.get("set_metrics", {})) if isinstance(meta.get("set_metrics"), dict) else set()
+    per_image = [m for m in metrics if m not in set_level]
+    kept = stored[stored["metric"].isin(set_level)]
+    return pd.concat([summarize(results, per_image), kept], ignore_index=True)
 
 
 def _check_same_pairs(runs: list[Run]) -> None:
@@ -235,7 +251,7 @@ def load_runs(run_dirs: list[Path]) -> RunSet:
     per_image = [m for m in metrics if m not in set_metrics]
     results = pd.concat(
         [owned(run.results, i).assign(run=i) for i, run in enumerate(runs)], ignore_index=True
-    ).reindex(columns=[*KEY_COLUMNS, *per_image, "run"])
+    ).reindex(columns=[*KEY_COLUMNS, "source", *per_image, "run"])
     summary = pd.concat([owned(run.summary, i) for i, run in enumerate(runs)], ignore_index=True)
     with_value = set(summary.loc[summary["mean"].notna(), "metric"])
     metrics = [m for m in metrics if (m in with_value if m in set_metrics else results[m].notna().any())]

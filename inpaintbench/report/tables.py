@@ -178,7 +178,7 @@ def paired_tables(runset: RunSet, reference: str | None) -> list[PairedTable]:
     tables = []
     for regime in runset.regimes:
         in_regime = results[results["mask"] == regime]
-        ref = in_regime.loc[in_regime["model"] == reference, ["image", *runset.image_metrics]]
+        ref = in_regime.loc[in_regime["model"] == reference, ["image", "source", *runset.image_metrics]]
         if ref.empty:
             continue
         rows = []
@@ -197,6 +197,7 @@ def paired_tables(runset: RunSet, reference: str | None) -> list[PairedTable]:
                         joined[f"{metric}_ref"].to_numpy(dtype=float),
                         runset.higher_is_better(metric),
                         seed=stable_seed(seed, "paired", model, reference, regime, metric),
+                        sources=joined["source"].to_numpy(),
                     )
                 )
             rows.append(PairedRow(model, cells, runset.status[model].regimes[regime]))

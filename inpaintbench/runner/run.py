@@ -114,8 +114,9 @@ class Runner:
         started = time.perf_counter()
         plan = self.plan
         loaders = loader_threads()
+        eight_bit = not self.config.float_scores
         source = Source(plan.dataset, plan.masks, self.config.image_size, self.config.seed,
-                        self.config.batch_size, self.world, loaders)  # fmt: skip
+                        self.config.batch_size, self.world, loaders, eight_bit)  # fmt: skip
         stream = Stream(source, self.config.limit, self.world)
         try:
             with torch_threads(evaluation_threads(self.device, loaders)):

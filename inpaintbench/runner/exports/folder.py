@@ -19,11 +19,11 @@ import numpy as np
 from ...files import layout
 from ...files.atomic import write_atomically, write_text
 from ...status import COMPLETE, note, statuses
+from ...summary import format_table, summarize
 from ...version import __version__
 from ..plan.config import Plan
 from ..scoring.sets import run_json_section, set_metrics, table_notes
 from ..store.results import ResultStore
-from .summary import format_table, summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +85,7 @@ class Exports:
         held_out = self.held_out(store)
         per_image = [m for m in self.config.metrics if m not in sets]
         results = in_run_order(store.results_frame(per_image), self.config.models, self.config.masks)
+        results.insert(3, "source", [self.plan.dataset.source_of(i) or i for i in results["image"]])
         write_atomically(self.out / layout.RESULTS_CSV, lambda tmp: results.to_csv(tmp, index=False))
         per_regime = {(m, r): entry for m, s in status.items() for r, entry in s["regimes"].items()}
         set_values = store.set_values(list(sets))

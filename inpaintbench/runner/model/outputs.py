@@ -60,6 +60,13 @@ def composite(prediction: torch.Tensor, images: torch.Tensor, masks: torch.Tenso
     return torch.where(masks.bool().expand_as(images), prediction, images)
 
 
+def as_8bit(images: torch.Tensor) -> torch.Tensor:
+    """``images.as_8bit`` for a tensor, bit for bit: float32 times 255, rounded half to even (as
+    ``np.rint``), clipped, divided by 255. A run scores composites so rounded, which are exactly the
+    PNGs it saves and the 8-bit files an outside model's predictions come in."""
+    return (images.float() * 255.0).round_().clamp_(0, 255) / 255.0
+
+
 class InvalidScores(Exception):
     """A metric returned something other than one number per image; the message says what."""
 

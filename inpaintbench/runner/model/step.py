@@ -21,6 +21,7 @@ from ...errors import one_line
 from ..plan.config import Plan
 from ..shared.failures import Failures, ModelFailed
 from ..shared.threads import torch_threads
+from .outputs import as_8bit
 from .sealed import inpaint_sealed
 
 
@@ -87,6 +88,8 @@ class ModelStep:
         with torch.inference_mode():
             try:
                 pred = inpaint_sealed(self.model, images, holes, image_ids, regime)
+                if not self.plan.config.float_scores:
+                    pred = as_8bit(pred)
                 return pred, self.model.source(regime)
             except Exception as exc:
                 raise ModelFailed(one_line(exc)) from exc

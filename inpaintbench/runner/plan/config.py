@@ -24,7 +24,7 @@ DEFAULT_METRICS = ("psnr", "ssim", "lpips", "l1_hole", "l2_hole", "psnr_hole")
 
 #: Settings a resumed run must share with the stored one, or its rows would not be comparable. The data
 #: itself is checked image by image as the stream goes (``source/identity.py``).
-IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics")
+IDENTITY_KEYS = ("dataset", "image_size", "seed", "limit", "metrics", "float_scores")
 
 
 @dataclass
@@ -47,6 +47,9 @@ class RunConfig:
     #: Let models train on the evaluation images when the dataset has no training split; their
     #: results are then marked not held-out everywhere.
     train_on_test: bool = False
+    #: Score the float images and composites instead of the 8-bit ones the folder saves; the numbers
+    #: are then not recomputable from the folder's PNGs (run.json and the report say so).
+    float_scores: bool = False
     #: The models of ``models`` that the run added as reference baselines (``references.py``).
     references: list[str] = field(default_factory=list)
 

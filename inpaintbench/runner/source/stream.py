@@ -26,6 +26,7 @@ import numpy as np
 from ...components import Dataset, MaskGenerator
 from ...datasets.entries import Entry, entries
 from ...errors import InpaintbenchError
+from ...images import as_8bit
 from ...masks.draw import ImageMasks, Masker, ReproducibilityCheck
 from ..shared.distributed import World
 from ..shared.threads import loader_threads
@@ -87,8 +88,11 @@ class Source:
         block_size: int,
         world: World,
         workers: int | None = None,
+        eight_bit: bool = True,
     ) -> None:
         self.dataset = dataset
+        #: Round each image to 8 bits as it is read, so the ground truth scored is the one saved.
+        self.eight_bit = eight_bit
         self.generators = generators
         self.size = size
         self.seed = seed
@@ -156,6 +160,8 @@ class Source:
                 f"dataset '{self.dataset.spec}' gave image '{entry.image_id}' of shape {image.shape}, "
                 f"expected {expected}"
             )
+        if self.eight_bit:
+            image = as_8bit(image)  # a no-op for 8-bit sources (every pixel is k / 255 already)
         item.image, item.digest, item.source = image, digest(image), loaded.source
         item.masks = self.masker.masks(entry.image_id, loaded.masks)
         return item

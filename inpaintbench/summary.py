@@ -1,4 +1,15 @@
-"""Per (model, mask, metric) statistics with a Student-t 95% confidence interval of the mean.
+"""Per (model, mask, metric) statistics with a 95% confidence interval of the mean that respects where
+the images came from.
+
+Images cut from one photo (the ``samples`` crops, any crop-based split) are not independent samples:
+two crops of one cat are more alike than two photos. When the dataset says which source each image
+came from (``Dataset.source_of``, the ``source`` column of results.csv) and some source gave more than
+one image, the interval is cluster-robust: the mean is still the mean over images, its standard error
+the sandwich (CR1) estimate over sources, ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (x_i - mean))^2) / n``
+for G sources, and the quantile Student t with G - 1 degrees of freedom. With one image per source this
+is exactly the usual t interval over images. ``unit`` in summary.csv says which (``image`` or
+``source``) and ``n_sources`` how many sources the values came from; the interval of a mean over three
+photos is wide, as it should be.
 
 A set-level metric (fid, kid) has one value per (model, mask) instead: its row holds that value as
 ``mean``, the number of images it was computed over as ``n``, and NaN for std and the interval.
@@ -16,10 +27,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..scoring.sets import SetValues
-
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .runner.scoring.sets import SetValues
 
 SUMMARY_COLUMNS = [
     "model",
@@ -30,26 +41,46 @@ SUMMARY_COLUMNS = [
     "ci95_low",
     "ci95_high",
     "n",
+    "unit",
+    "n_sources",
     "status",
     "held_out",
     "reference",
 ]
 #: The terminal table's legend for its ± column.
-PLUS_MINUS = "± is the half-width of the 95% confidence interval of the mean (Student t over images)"
+PLUS_MINUS = (
+    "± is the half-width of the 95% confidence interval of the mean (Student t over images, or over "
+    "source photos where several images were cut from one)"
+)
 
 
-def mean_ci(values: np.ndarray) -> tuple[float, float, float, float, int]:
-    """Mean, sample std, and the 95% t-interval of the mean; NaN values (not computed) are left out."""
-    v = values[~np.isnan(values)]
+def mean_ci(
+    values: np.ndarray, sources: np.ndarray | None = None
+) -> tuple[float, float, float, float, int, str, int]:
+    """Mean, sample std, the 95% interval of the mean, n, the interval's unit and the number of
+    sources; NaN values (not computed) are left out. ``sources`` (one label per value; None: each
+    value its own) makes the interval cluster-robust when some source holds several values."""
+    keep = ~np.isnan(values)
+    v = values[keep]
     n = len(v)
+    labels = np.asarray(sources, dtype=object)[keep] if sources is not None else np.arange(n)
+    groups = np.unique(labels.astype(str), return_inverse=True)[1] if n else np.zeros(0, int)
+    n_sources = int(groups.max()) + 1 if n else 0
+    unit = "source" if n_sources < n else "image"
+    nan = float("nan")
     if n == 0:
-        return (float("nan"),) * 4 + (0,)
+        return nan, nan, nan, nan, 0, unit, 0
     mean = float(v.mean())
-    if n == 1:
-        return mean, float("nan"), float("nan"), float("nan"), 1
-    std = float(v.std(ddof=1))
-    half = float(t_quantile(0.975, n - 1) * std / np.sqrt(n))
-    return mean, std, mean - half, mean + half, n
+    std = float(v.std(ddof=1)) if n > 1 else nan
+    if n_sources < 2:
+        return mean, std, nan, nan, n, unit, n_sources
+    if unit == "image":
+        half = float(t_quantile(0.975, n - 1) * std / np.sqrt(n))
+    else:
+        residual_sums = np.bincount(groups, weights=v - mean)
+        se = float(np.sqrt(n_sources / (n_sources - 1) * np.sum(residual_sums**2)) / n)
+        half = float(t_quantile(0.975, n_sources - 1) * se)
+    return mean, std, mean - half, mean + half, n, unit, n_sources
 
 
 def summarize(
@@ -73,9 +104,10 @@ def summarize(
         for metric in metrics:
             if metric in set_values:
                 value, n = set_values[metric].get((model, mask), (nan, 0))
-                stats = (value, nan, nan, nan, n)
+                stats = (value, nan, nan, nan, n, "image", n)
             else:
-                stats = mean_ci(group[metric].to_numpy(dtype=float))
+                sources = group["source"].to_numpy() if "source" in group else None
+                stats = mean_ci(group[metric].to_numpy(dtype=float), sources)
             rows.append([model, mask, metric, *stats, *flags])
     import pandas as pd
 
