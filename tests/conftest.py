@@ -30,7 +30,7 @@ def cli_env(plugins: str | None = "toy", **extra: str) -> dict[str, str]:
 
 def run_cli(*args: str, plugins: str | None = "toy", cwd: Path | None = None, **extra: str):
     return subprocess.run(
-        [sys.executable, "-m", "inpaintbench.cli", *args],
+        [sys.executable, "-m", "inpaintbench", *args],
         capture_output=True,
         text=True,
         env=cli_env(plugins, **extra),
@@ -52,7 +52,7 @@ def kill_part_way(args: list[str], out: Path, rows: int, timeout: float = 300, *
     """Start ``inpaintbench ARGS --out OUT``, SIGKILL it once ``rows`` results are committed, and return
     how many rows the store kept."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inpaintbench.cli", *args, "--out", str(out)],
+        [sys.executable, "-m", "inpaintbench", *args, "--out", str(out)],
         env=cli_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -314,5 +314,5 @@ def real_run(out: Path) -> Path:
     ]
     if missing:
         pytest.skip(f"not registered yet: {', '.join(missing)}")
-    subprocess.run([sys.executable, "-m", "inpaintbench.cli", *REAL_RUN, "--out", str(out)], check=True)
+    subprocess.run([sys.executable, "-m", "inpaintbench", *REAL_RUN, "--out", str(out)], check=True)
     return out

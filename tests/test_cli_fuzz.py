@@ -84,7 +84,7 @@ def _invocations(tmp_path: Path) -> list[list[str]]:
 
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "inpaintbench.cli", *argv],
+        [sys.executable, "-m", "inpaintbench", *argv],
         capture_output=True,
         env=cli_env(INPAINTBENCH_HOME=str(cwd / "home")),
         cwd=cwd,

@@ -117,7 +117,7 @@ def test_the_generated_plugin_installs_passes_its_tests_and_runs(tmp_path):
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "5 passed" in tests.stdout
 
-    listed = run("-m", "inpaintbench.cli", "plugins", "--json")
+    listed = run("-m", "inpaintbench", "plugins", "--json")
     assert listed.returncode == 0, listed.stderr
     plugins = {p["name"]: p for p in json.loads(listed.stdout)}
     assert plugins["demo"]["registers"] == {
@@ -129,7 +129,7 @@ def test_the_generated_plugin_installs_passes_its_tests_and_runs(tmp_path):
 
     out = tmp_path / "run"
     ran = run(
-        "-m", "inpaintbench.cli", "run", "--model", "demo_blur", "--masks", "demo_stripes,center",
+        "-m", "inpaintbench", "run", "--model", "demo_blur", "--masks", "demo_stripes,center",
         "--metrics", "psnr,demo_max_error", "--limit", "4", "--out", str(out), "--no-progress",
         "--no-references",
     )  # fmt: skip
