@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import InpaintbenchError
-from .runner.plan.bounds import check_image_size, check_positive
+from .runner.plan.bounds import check_image_size, check_name, check_positive
 from .runner.plan.config import RunConfig
 from .runner.plan.references import REFERENCE_MODELS, with_references
 
@@ -34,6 +34,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _path(text: str) -> Path:
+    """A path option; an empty one is refused, not read as '.' (``-o ''`` wrote ./index.html)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or folder")
+    return Path(text)
 
 
 def _option(text: str) -> tuple[str, str]:
@@ -123,10 +130,10 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--device", default=RunConfig.default("device"), help="auto (CUDA, then MPS, then CPU), cpu, cuda"
     )
-    run.add_argument("--out", type=Path, help="output folder (default reports/<name or timestamp>)")
+    run.add_argument("--out", type=_path, help="output folder (default reports/<name or timestamp>)")
     run.add_argument("--name", help="name of the output folder under reports/")
     run.add_argument(
-        "--resume", type=Path, metavar="DIR", help="finish the run stored in DIR with its settings"
+        "--resume", type=_path, metavar="DIR", help="finish the run stored in DIR with its settings"
     )
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -148,13 +155,13 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     for flag, name, kind in (("--dataset", "dataset", str), ("--image-size", "image_size", int),
                              ("--seed", "seed", int), ("--device", "device", str)):  # fmt: skip
         train.add_argument(flag, type=kind, default=RunConfig.default(name))
-    train.add_argument("--out", type=Path, help="checkpoint folder")
+    train.add_argument("--out", type=_path, help="checkpoint folder")
     train.add_argument("--no-progress", action="store_true")
     _add_training_options(train, flags)
 
     report = sub.add_parser("report", help="render one HTML report from one or several runs")
-    report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
-    report.add_argument("-o", "--out", type=Path, required=True)
+    report.add_argument("runs", nargs="+", type=_path, metavar="RUN_DIR")
+    report.add_argument("-o", "--out", type=_path, required=True)
     report.add_argument("--self-contained", action="store_true", help="inline every image into one HTML file")
     report.add_argument(
         "--reference", help="model the others are compared with (default: the first baseline)"
@@ -171,7 +178,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
     check = datasets_sub.add_parser("check", help="is a local copy of a recipe's dataset complete?")
     check.add_argument("name", help="recipe: paris_streetview, celeba_hq, places365")
-    check.add_argument("path", type=Path, help="the dataset's root folder")
+    check.add_argument("path", type=_path, help="the dataset's root folder")
     check.add_argument("--no-progress", action="store_true")
 
     freeze = sub.add_parser("freeze", help="write a frozen evaluation set (images, masks, hashes)")
@@ -180,7 +187,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     freeze.add_argument("--image-size", type=int, required=True)
     freeze.add_argument("--seed", type=int, default=0)
     freeze.add_argument("--limit", type=int, help="freeze at most N images")
-    freeze.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    freeze.add_argument("--out", type=_path, required=True, help="a new or empty folder")
 
     export = sub.add_parser(
         "export", help="write a run's sealed inputs and masks as PNGs for a model that runs elsewhere"
@@ -190,7 +197,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     export.add_argument("--image-size", type=int, required=True)
     export.add_argument("--seed", type=int, default=0, help="the seed the scoring run will use")
     export.add_argument("--limit", type=int, help="export at most N images")
-    export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    export.add_argument("--out", type=_path, required=True, help="a new or empty folder")
 
     masks = sub.add_parser("masks", help="look at mask regimes: sample grids and hole statistics")
     masks_sub = masks.add_subparsers(dest="masks_command", required=True)
@@ -199,7 +206,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     preview.add_argument("-n", type=int, default=16, help="masks per regime (default 16)")
     preview.add_argument("--image-size", type=int, default=256)
     preview.add_argument("--seed", type=int, default=0)
-    preview.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
+    preview.add_argument("-o", "--out", type=_path, required=True, help="PNG to write")
     stats = masks_sub.add_parser("stats", help="hole-ratio distribution and hole-to-known distances")
     stats.add_argument("regimes", type=_csv, metavar="R[,S...]")
     stats.add_argument("--n", type=int, default=500, help="masks per regime (default 500)")
@@ -212,7 +219,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         "plugin", help="write a plugin distribution (model, mask, metric, contract tests) to edit"
     )
     plugin.add_argument("name", help="distribution name; its package and component prefix are snake_case")
-    plugin.add_argument("--out", type=Path, metavar="DIR", help="a new or empty folder (default ./NAME)")
+    plugin.add_argument("--out", type=_path, metavar="DIR", help="a new or empty folder (default ./NAME)")
     for leaf in _leaves(parser):
         leaf.add_argument("--debug", action="store_true", help="print full tracebacks of errors")
     return parser
@@ -270,6 +277,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _default_out(name: str | None) -> Path:
+    if name is not None:
+        check_name(name)
     return Path("reports") / (name or datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 

@@ -42,6 +42,7 @@ from ..errors import InpaintbenchError, one_line
 from ..files import layout
 from ..files.atomic import DiskFull, writing
 from ..files.lock import exclusive
+from ..files.owned import refuse_links
 from ..images import to_uint8
 from ..plugins import Registry, get_registry
 from .exports.folder import Exports, RunOutcome
@@ -64,8 +65,6 @@ __all__ = ["IDENTITY_KEYS", "ModelFailed", "RunConfig", "RunOutcome", "Runner"]
 
 #: What a full disk part-way through a run says to do.
 RESUME_ADVICE = "finished results are kept; free some space, then: inpaintbench run --resume {}"
-#: Where the ranks of a torchrun run keep their own stores until rank 0 merges them.
-SHARDS = "shards"
 
 
 def _log(line: str) -> None:
@@ -191,7 +190,7 @@ class Runner:
             return main, main
         reader = ResultStore.reader(self.out / layout.RESULTS_DB)
         stack.callback(reader.close)
-        path = self.out / SHARDS / f"rank-{self.world.rank:05d}.sqlite"
+        path = self.out / layout.SHARDS_DIR / f"rank-{self.world.rank:05d}.sqlite"
         with writing(path):
             path.parent.mkdir(exist_ok=True)
         writer = ResultStore(path, self.argv, exclusive=True)
@@ -204,6 +203,7 @@ class Runner:
         """Rank 0's set-up. A folder holding another run (other settings, or other data in the first
         batches) is refused before anything in it is written."""
         _make_folder(self.out)
+        refuse_links(self.out, layout.RUN_FILES)
         stack.enter_context(exclusive(self.out))
         store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
         stack.callback(store.close)
@@ -234,7 +234,7 @@ class Runner:
 
     def _merge_shards(self, store: ResultStore) -> None:
         """Fold every rank's store into the folder's (those of this run, or of one that was killed)."""
-        folder = self.out / SHARDS
+        folder = self.out / layout.SHARDS_DIR
         for shard in sorted(folder.glob("rank-*.sqlite")) if folder.is_dir() else []:
             store.merge(shard)
         if folder.is_dir() and not any(folder.iterdir()):
@@ -279,7 +279,7 @@ class Runner:
         from ..report import render
 
         try:
-            render([self.out], self.out)
+            render([self.out], self.out, own_run=True)
         except DiskFull:
             raise
         except Exception as exc:  # the results are on disk already; a report problem must not hide them
