@@ -130,7 +130,7 @@ class Runner:
             try:
                 return self._run(reader, writer, head, stream, started)
             except DiskFull as exc:  # run.json holds this invocation: --resume finishes it
-                raise DiskFull(exc.path, RESUME_ADVICE.format(self.out)) from None
+                raise DiskFull(exc.path, RESUME_ADVICE.format(self.out), exc.reason) from None
 
     def _head(self, stream: Stream) -> list[Chunk]:
         """The stream up to its first usable image on this rank (the batches before it hold only inputs
