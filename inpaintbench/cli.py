@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import InpaintbenchError
-from .runner.plan.bounds import check_image_size, check_name, check_positive
+from .runner.plan.bounds import check_image_size, check_name, check_names, check_positive
 from .runner.plan.config import RunConfig
 from .runner.plan.references import REFERENCE_MODELS, with_references
 
@@ -360,6 +360,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cache import cache_dir
     from .components import PrepareContext, TrainSplit
     from .device import resolve_device
+    from .files.atomic import kind
     from .options import check_options
     from .plugins import get_registry
 
@@ -372,6 +373,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_options(given, [model])
     options = dict(given)
     if args.out is not None:
+        if kind(args.out, "--out") == "file":  # a file, /dev/zero: refused before any training
+            raise InpaintbenchError(
+                f"--out {args.out} is not a folder: give the folder to write the checkpoint in"
+            )
         options["out"] = str(args.out)
     ctx = PrepareContext(
         train_dataset=TrainSplit(lambda: registry.get("dataset", spec), spec),
@@ -446,13 +451,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
-    from .masks.tools import mask_stats, preview_grid, sample_masks
+    from .masks.tools import check_preview_out, mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
 
     registry = get_registry()
     count = args.n
     check_positive("-n/--n", count)
     check_image_size(args.image_size)
+    check_names(f"masks {args.masks_command}", args.regimes)
+    if args.masks_command == "preview":
+        check_preview_out(args.out)
     drawn = [
         (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
         for spec in args.regimes

@@ -30,6 +30,15 @@ def check_positive(flag: str, value: int | None) -> None:
         raise InpaintbenchError(f"{flag} {value} must be at least 1")
 
 
+def check_names(flag: str, specs: list[str]) -> None:
+    """A list option (``--masks a,b``) must name something, and each thing once: a regime given twice
+    would be drawn and scored twice under one name."""
+    if not specs:
+        raise InpaintbenchError(f"{flag} names nothing")
+    if len(set(specs)) != len(specs):
+        raise InpaintbenchError(f"{flag} names {max(specs, key=specs.count)!r} twice")
+
+
 def check_name(name: str) -> None:
     """``--name`` is one folder inside reports/: a separator, '.', '..' or an absolute path would put the
     run somewhere else, and a control character would make a name no terminal shows as typed."""
