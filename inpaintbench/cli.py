@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .errors import InpaintbenchError
+from .errors import InpaintbenchError, printable, warn
 from .runner.plan.bounds import check_image_size, check_name, check_names, check_positive
 from .runner.plan.config import RunConfig
 from .runner.plan.references import REFERENCE_MODELS, with_references
@@ -27,8 +27,6 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own errors (a bad int, an unknown flag) as the one line every other input error is."""
 
     def error(self, message: str) -> NoReturn:
-        from .boundary import printable
-
         self.exit(2, f"error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
 
@@ -387,6 +385,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         options=options,
         cache_dir=cache_dir(),
         progress=not args.no_progress,
+        log=lambda line: print(printable(line)),  # one line each, whatever names the plugin puts in it
     )
     path = model.train(ctx)
     print(f"checkpoint saved to {path}")
@@ -524,7 +523,7 @@ def _registry_for_flags() -> Registry | None:
     except InpaintbenchError:
         return None
     for line in model_flags(registry)[1]:
-        print(f"warning: {line}", file=sys.stderr)
+        warn(line)
     return registry
 
 

@@ -38,7 +38,7 @@ import torch
 from tqdm import tqdm
 
 from ..device import resolve_device
-from ..errors import InpaintbenchError, one_line
+from ..errors import InpaintbenchError, one_line, printable
 from ..files import layout
 from ..files.atomic import DiskFull, writing
 from ..files.lock import exclusive
@@ -68,7 +68,9 @@ RESUME_ADVICE = "finished results are kept; free some space, then: inpaintbench 
 
 
 def _log(line: str) -> None:
-    tqdm.write(line, file=sys.stderr)
+    """One line on stderr above the progress bars, escaped: a file name or a plugin's message in it
+    cannot start a line of its own or send the terminal an escape sequence."""
+    tqdm.write(printable(line), file=sys.stderr)
 
 
 class Runner:
