@@ -3,6 +3,7 @@
 The public API for plugin authors lives here; nothing in it imports torch.
 """
 
+from .cache import building
 from .components import (
     HOLE_VALUE,
     Batch,
@@ -39,6 +40,7 @@ __all__ = [
     "TrainSplit",
     "World",
     "__version__",
+    "building",
     "get_registry",
     "hookimpl",
     "mask_rng",

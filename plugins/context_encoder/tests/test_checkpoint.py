@@ -166,7 +166,7 @@ def test_a_fifo_pointer_is_refused_not_taken_for_no_checkpoint(tmp_path) -> None
         ckpt_mod.find_checkpoint(tmp_path)
     with pytest.raises(InpaintbenchError, match="is not a regular file"):
         quiet(tmp_path, cfg())
-    assert os.listdir(tmp_path) == ["checkpoint.json"]
+    assert sorted(os.listdir(tmp_path)) == [".building.lock", "checkpoint.json"]
 
 
 @pytest.mark.parametrize(
