@@ -42,10 +42,11 @@ class ReportFolder:
         except OSError as exc:
             raise InpaintbenchError(f"cannot create the report folder {self.path}: {exc.strerror}") from None
         self.earlier = self._written_before()
-        self._write_record(sorted(self.earlier))  # marked as a report folder before anything lands in it
-        # from here on the old page would be stale; a render that fails must not leave it looking current
+        # from here on the old page would be stale; a render that fails (a full disk, even for the
+        # record) must not leave it looking current
         if layout.INDEX_HTML in self.earlier:
             (self.path / layout.INDEX_HTML).unlink(missing_ok=True)
+        self._write_record(sorted(self.earlier))  # marked as a report folder before anything lands in it
 
     def _refuse_foreign(self) -> None:
         if kind(self.path / layout.RUN_JSON, "-o") == "file":
