@@ -27,6 +27,7 @@ _HOMES = {
         ),
         "components",
     ),  # fmt: skip
+    "building": "cache",
     "resolve_device": "device",
     "InpaintbenchError": "errors",
     "hookimpl": "hookspecs",
@@ -38,6 +39,7 @@ _HOMES = {
 }
 
 if TYPE_CHECKING:
+    from .cache import building
     from .components import (
         HOLE_VALUE,
         Batch,
@@ -87,6 +89,7 @@ __all__ = [
     "TrainSplit",
     "World",
     "__version__",
+    "building",
     "get_registry",
     "hookimpl",
     "mask_rng",

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .cache import cache_dir
-from .errors import InpaintbenchError
+from .errors import InpaintbenchError, printable
 
 INTERRUPTED = 130
 
@@ -36,12 +36,6 @@ def crash_log(exc: BaseException, argv: list[str]) -> Path:
         except OSError:
             continue
     return Path("(not written: no writable folder)")
-
-
-def printable(text: str) -> str:
-    """``text`` on one line however it was typed: a newline or an undecodable byte in a name the user
-    gave is shown escaped, as Python writes it."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def guarded(command: Callable[[], int], argv: list[str], debug: bool) -> int:

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .errors import InpaintbenchError
-from .runner.plan.bounds import check_image_size, check_positive
+from .errors import InpaintbenchError, printable, warn
+from .runner.plan.bounds import check_image_size, check_name, check_names, check_positive
 from .runner.plan.config import RunConfig
 from .runner.plan.references import REFERENCE_MODELS, with_references
 
@@ -27,13 +27,18 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own errors (a bad int, an unknown flag) as the one line every other input error is."""
 
     def error(self, message: str) -> NoReturn:
-        from .boundary import printable
-
         self.exit(2, f"error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
 
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _path(text: str) -> Path:
+    """A path option; an empty one is refused, not read as '.' (``-o ''`` wrote ./index.html)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or folder")
+    return Path(text)
 
 
 def _option(text: str) -> tuple[str, str]:
@@ -123,10 +128,10 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--device", default=RunConfig.default("device"), help="auto (CUDA, then MPS, then CPU), cpu, cuda"
     )
-    run.add_argument("--out", type=Path, help="output folder (default reports/<name or timestamp>)")
+    run.add_argument("--out", type=_path, help="output folder (default reports/<name or timestamp>)")
     run.add_argument("--name", help="name of the output folder under reports/")
     run.add_argument(
-        "--resume", type=Path, metavar="DIR", help="finish the run stored in DIR with its settings"
+        "--resume", type=_path, metavar="DIR", help="finish the run stored in DIR with its settings"
     )
     run.add_argument("--no-images", action="store_true", help="do not save PNGs of masks and predictions")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -153,13 +158,13 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     for flag, name, kind in (("--dataset", "dataset", str), ("--image-size", "image_size", int),
                              ("--seed", "seed", int), ("--device", "device", str)):  # fmt: skip
         train.add_argument(flag, type=kind, default=RunConfig.default(name))
-    train.add_argument("--out", type=Path, help="checkpoint folder")
+    train.add_argument("--out", type=_path, help="checkpoint folder")
     train.add_argument("--no-progress", action="store_true")
     _add_training_options(train, flags)
 
     report = sub.add_parser("report", help="render one HTML report from one or several runs")
-    report.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
-    report.add_argument("-o", "--out", type=Path, required=True)
+    report.add_argument("runs", nargs="+", type=_path, metavar="RUN_DIR")
+    report.add_argument("-o", "--out", type=_path, required=True)
     report.add_argument("--self-contained", action="store_true", help="inline every image into one HTML file")
     report.add_argument(
         "--reference", help="model the others are compared with (default: the first baseline)"
@@ -186,7 +191,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
     check = datasets_sub.add_parser("check", help="is a local copy of a recipe's dataset complete?")
     check.add_argument("name", help="recipe: paris_streetview, celeba_hq, places365")
-    check.add_argument("path", type=Path, help="the dataset's root folder")
+    check.add_argument("path", type=_path, help="the dataset's root folder")
     check.add_argument("--no-progress", action="store_true")
 
     freeze = sub.add_parser("freeze", help="write a frozen evaluation set (images, masks, hashes)")
@@ -195,7 +200,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     freeze.add_argument("--image-size", type=int, required=True)
     freeze.add_argument("--seed", type=int, default=0)
     freeze.add_argument("--limit", type=int, help="freeze at most N images")
-    freeze.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    freeze.add_argument("--out", type=_path, required=True, help="a new or empty folder")
 
     export = sub.add_parser(
         "export", help="write a run's sealed inputs and masks as PNGs for a model that runs elsewhere"
@@ -205,7 +210,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     export.add_argument("--image-size", type=int, required=True)
     export.add_argument("--seed", type=int, default=0, help="the seed the scoring run will use")
     export.add_argument("--limit", type=int, help="export at most N images")
-    export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    export.add_argument("--out", type=_path, required=True, help="a new or empty folder")
 
     masks = sub.add_parser("masks", help="look at mask regimes: sample grids and hole statistics")
     masks_sub = masks.add_subparsers(dest="masks_command", required=True)
@@ -214,7 +219,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     preview.add_argument("-n", type=int, default=16, help="masks per regime (default 16)")
     preview.add_argument("--image-size", type=int, default=256)
     preview.add_argument("--seed", type=int, default=0)
-    preview.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
+    preview.add_argument("-o", "--out", type=_path, required=True, help="PNG to write")
     stats = masks_sub.add_parser("stats", help="hole-ratio distribution and hole-to-known distances")
     stats.add_argument("regimes", type=_csv, metavar="R[,S...]")
     stats.add_argument("--n", type=int, default=500, help="masks per regime (default 500)")
@@ -227,7 +232,7 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         "plugin", help="write a plugin distribution (model, mask, metric, contract tests) to edit"
     )
     plugin.add_argument("name", help="distribution name; its package and component prefix are snake_case")
-    plugin.add_argument("--out", type=Path, metavar="DIR", help="a new or empty folder (default ./NAME)")
+    plugin.add_argument("--out", type=_path, metavar="DIR", help="a new or empty folder (default ./NAME)")
     for leaf in _leaves(parser):
         leaf.add_argument("--debug", action="store_true", help="print full tracebacks of errors")
     return parser
@@ -285,6 +290,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _default_out(name: str | None) -> Path:
+    if name is not None:
+        check_name(name)
     return Path("reports") / (name or datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 
@@ -367,6 +374,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cache import cache_dir
     from .components import PrepareContext, TrainSplit
     from .device import resolve_device
+    from .files.atomic import kind
     from .options import check_options
     from .plugins import get_registry
 
@@ -379,6 +387,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_options(given, [model])
     options = dict(given)
     if args.out is not None:
+        if kind(args.out, "--out") == "file":  # a file, /dev/zero: refused before any training
+            raise InpaintbenchError(
+                f"--out {args.out} is not a folder: give the folder to write the checkpoint in"
+            )
         options["out"] = str(args.out)
     ctx = PrepareContext(
         train_dataset=TrainSplit(lambda: registry.get("dataset", spec), spec),
@@ -389,6 +401,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         options=options,
         cache_dir=cache_dir(),
         progress=not args.no_progress,
+        log=lambda line: print(printable(line)),  # one line each, whatever names the plugin puts in it
     )
     path = model.train(ctx)
     print(f"checkpoint saved to {path}")
@@ -480,13 +493,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
-    from .masks.tools import mask_stats, preview_grid, sample_masks
+    from .masks.tools import check_preview_out, mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
 
     registry = get_registry()
     count = args.n
     check_positive("-n/--n", count)
     check_image_size(args.image_size)
+    check_names(f"masks {args.masks_command}", args.regimes)
+    if args.masks_command == "preview":
+        check_preview_out(args.out)
     drawn = [
         (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
         for spec in args.regimes
@@ -551,7 +567,7 @@ def _registry_for_flags() -> Registry | None:
     except InpaintbenchError:
         return None
     for line in model_flags(registry)[1]:
-        print(f"warning: {line}", file=sys.stderr)
+        warn(line)
     return registry
 
 

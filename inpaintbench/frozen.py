@@ -29,6 +29,7 @@ from .datasets.evalset import FORMAT, MANIFEST
 from .errors import InpaintbenchError
 from .files import layout
 from .images import write_png
+from .runner.plan.bounds import check_names
 
 if TYPE_CHECKING:
     from .plugins import Registry
@@ -71,8 +72,7 @@ def freeze(
 
 def mask_generators(registry: Registry, specs: list[str]) -> dict[str, MaskGenerator]:
     """Every regime of ``--masks``, resolved before any work."""
-    if not specs:
-        raise InpaintbenchError("--masks names no mask regime")
+    check_names("--masks", specs)
     return {spec: registry.get("mask", spec) for spec in specs}
 
 

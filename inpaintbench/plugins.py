@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import pluggy
 
 from . import hookspecs
 from .components import KINDS, Component
-from .errors import InpaintbenchError
+from .errors import InpaintbenchError, warn
 
 ENTRY_POINT_GROUP = "inpaintbench"
 ENV_VAR = "INPAINTBENCH_PLUGINS"
@@ -240,7 +239,7 @@ def _process_registry() -> Registry:
 
 def _announced(registry: Registry) -> Registry:
     for line in registry.warnings:
-        print(f"warning: {line}", file=sys.stderr)
+        warn(line)
     return registry
 
 

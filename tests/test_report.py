@@ -32,6 +32,7 @@ from scipy import stats
 
 from inpaintbench.cli import main
 from inpaintbench.errors import InpaintbenchError
+from inpaintbench.files import layout
 from inpaintbench.report import render
 from inpaintbench.report.runs import Coverage, load_runs
 from inpaintbench.report.stats import bootstrap_mean_ci, bucket_label, hole_ratio_bucket, paired_comparison
@@ -221,7 +222,7 @@ def test_self_contained_has_no_external_references(run_a: Path, tmp_path: Path) 
     assert urls and all(u.startswith(("data:", "#")) for u in urls), [u[:40] for u in urls]
     assert any(u.startswith("data:image/png;base64,") for u in urls)
     assert not (tmp_path / "out" / "assets").exists()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [layout.REPORT_RECORD, "index.html"]
 
 
 def test_markup_in_names_is_escaped(run_b: Path, tmp_path: Path) -> None:
@@ -416,20 +417,19 @@ def test_run_without_images(run_a: Path, tmp_path: Path) -> None:
     assert "<svg" in html and not (out / "assets").exists()
 
 
-def test_rerendering_prunes_stale_assets(run_a: Path, tmp_path: Path) -> None:
+def test_rerendering_prunes_the_assets_it_wrote_and_no_longer_shows(
+    run_a: Path, run_b: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    render([run_a], out)
-    stale = out / "assets" / ("0" * 20 + ".png")
-    stale.write_bytes(b"old")
-    mine = out / "assets" / "notes.png"  # not a name the report gives: left alone
+    render([run_b], out)
+    first = {p.name for p in (out / "assets").iterdir()}
+    mine = out / "assets" / ("0" * 20 + ".png")  # a report's kind of name, but not written by one
     mine.write_bytes(b"user")
     html = render([run_a], out).read_text()
-    assert not stale.exists() and mine.exists()
-    assert sorted(p.name for p in (out / "assets").iterdir() if p != mine) == sorted(
-        set(re.findall(r"assets/([0-9a-f]{20}\.png)", html))
-    )
+    shown = set(re.findall(r"assets/([0-9a-f]{20}\.png)", html))
+    assert first - shown and {p.name for p in (out / "assets").iterdir()} == shown | {mine.name}
     render([run_a], out, self_contained=True)
-    assert [p.name for p in (out / "assets").iterdir()] == ["notes.png"]
+    assert [p.name for p in (out / "assets").iterdir()] == [mine.name]
 
 
 def test_not_a_run_folder(tmp_path: Path) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 from ..components import Dataset, Sample
-from ..errors import InpaintbenchError
+from ..errors import InpaintbenchError, warn
 from ..images import list_files, load_square
 from .entries import Entry, Loaded, decode_in_order
 
@@ -64,7 +63,7 @@ class FolderDataset(Dataset):
         """Warn and record once, although ``samples`` runs once per split."""
         if any(entry["path"] == str(path) for entry in self.skipped):
             return
-        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+        warn(f"skipped {path}: {reason}")
         self.skipped.append({"path": str(path), "reason": reason})
 
 

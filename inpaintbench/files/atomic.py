@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,11 @@ from ..errors import InpaintbenchError
 
 #: errno values that mean "the device (or the user's quota) is full".
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+FULL = "no space left on the device"
+#: EFBIG: the file size limit (``ulimit -f``; Python ignores its SIGXFSZ), as much the user's to lift as
+#: a full disk. SQLite reports it as an I/O error of the call that grew a file, with no errno.
+SIZE_LIMIT = "no room under the file size limit (ulimit -f)"
+SQLITE_GROWING = frozenset({"SQLITE_IOERR_WRITE", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_TRUNCATE"})
 
 
 class DiskFull(InpaintbenchError):
@@ -26,9 +33,12 @@ class DiskFull(InpaintbenchError):
 
     exit_status = 1
 
-    def __init__(self, path: Path, advice: str = "free some space and run the command again") -> None:
+    def __init__(
+        self, path: Path, advice: str = "free some space and run the command again", reason: str = FULL
+    ) -> None:
         self.path = Path(path)
-        super().__init__(f"no space left on the device to write {path}: {advice}")
+        self.reason = reason
+        super().__init__(f"{reason} to write {path}: {advice}")
 
 
 def kind(path: Path, flag: str) -> str | None:
@@ -42,13 +52,18 @@ def kind(path: Path, flag: str) -> str | None:
         raise InpaintbenchError(f"{flag} {path}: {exc.strerror}") from None
 
 
-def is_no_space(exc: BaseException) -> bool:
-    """Whether ``exc`` is the operating system's or SQLite's way of saying the disk is full."""
+def no_space(exc: BaseException) -> str | None:
+    """Why ``exc`` means the user must make room (``FULL`` or ``SIZE_LIMIT``), or None when it does not:
+    the operating system's or SQLite's way of saying the disk is full, or a file reached the size limit."""
     if isinstance(exc, OSError):
-        return exc.errno in NO_SPACE
-    return isinstance(exc, sqlite3.OperationalError) and (
-        getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL" or str(exc) == "database or disk is full"
-    )
+        return FULL if exc.errno in NO_SPACE else SIZE_LIMIT if exc.errno == errno.EFBIG else None
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    name = getattr(exc, "sqlite_errorname", None)
+    if name == "SQLITE_FULL" or str(exc) == "database or disk is full":
+        return FULL
+    limited = resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+    return SIZE_LIMIT if name in SQLITE_GROWING and limited else None
 
 
 @contextmanager
@@ -58,8 +73,9 @@ def writing(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, sqlite3.OperationalError) as exc:
-        if is_no_space(exc):
-            raise DiskFull(path) from None
+        reason = no_space(exc)
+        if reason is not None:
+            raise DiskFull(path, reason=reason) from None
         raise
 
 
@@ -74,6 +90,20 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_replaceable(path: Path, flag: str) -> None:
+    """``path`` is nothing yet or a regular file, which ``write_atomically`` may replace: a folder, a FIFO
+    or a device (``-o /dev/null``) is one line naming ``flag``."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InpaintbenchError(f"{flag} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InpaintbenchError(f"{flag} {path} is {what}: give the name of a file to write")
 
 
 def write_text(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import InpaintbenchError
 from . import layout
 from .atomic import writing
+from .owned import open_owned
 
 
 def _holder(fd: int) -> str:
@@ -31,7 +32,7 @@ def exclusive(folder: Path) -> Iterator[None]:
     path = Path(folder) / layout.LOCK
     try:
         with writing(path):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_owned(path, os.O_RDWR | os.O_CREAT)  # a link there would get our pid
     except OSError as exc:
         raise InpaintbenchError(f"cannot write in {folder}: {exc.strerror}") from None
     try:

@@ -22,7 +22,6 @@ mask is drawn, so a frozen evaluation set made from it runs without it.
 
 from __future__ import annotations
 
-import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from ..components import MaskGenerator
-from ..errors import InpaintbenchError
+from ..errors import InpaintbenchError, warn
 from ..images import list_files, read_image, to_float_rgb
 from .draw import resize_nearest
 
@@ -96,4 +95,4 @@ class FolderMasks(MaskGenerator):
 
 
 def _warn_skipped(path: Path, reason: str) -> None:
-    print(f"warning: skipped mask file {path}: {reason}", file=sys.stderr)
+    warn(f"skipped mask file {path}: {reason}")

@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..components import MaskGenerator
+from ..errors import InpaintbenchError
+from ..files.atomic import check_replaceable, write_atomically
 from .draw import draw_masks
 
 #: Hole-ratio buckets, half-open [lo, hi): below 1%, NVIDIA's six 10% buckets from 1% to 60%, above.
@@ -43,8 +45,15 @@ def preview_grid(rows: list[tuple[str, list[np.ndarray]]], out: Path) -> None:
             y = top + LABEL_HEIGHT + (i // COLUMNS) * (size + GAP)
             canvas.paste(Image.fromarray(mask.astype(np.uint8) * 255), (x, y))
         top += band
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
+    write_atomically(out, lambda tmp: canvas.save(tmp, format="PNG"))
+
+
+def check_preview_out(out: Path) -> None:
+    """``-o`` names a PNG file to write: a folder, a FIFO or a device is refused before any mask is
+    drawn, and so is another suffix (``-o m.txt`` would be a PNG under a name that says otherwise)."""
+    check_replaceable(out, "-o")
+    if out.suffix.lower() != ".png":
+        raise InpaintbenchError(f"-o {out}: the preview is a PNG image; give a file name ending in .png")
 
 
 @dataclass

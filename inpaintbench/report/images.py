@@ -5,20 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ..files import layout
 from ..files.atomic import write_atomically
 
 #: Longest side of an image in the report; the lightbox shows the same file larger.
 THUMB_SIDE = 256
 HOLE_GREY = 128
-#: The names Assets gives its files; only these are ever deleted from an assets/ folder.
-ASSET_NAME = re.compile(r"[0-9a-f]{20}\.png")
 OUTLINE_RGB = (255, 0, 255)
 
 
@@ -69,7 +67,7 @@ class Assets:
     """
 
     def __init__(self, out_dir: Path, inline: bool) -> None:
-        self.folder = Path(out_dir) / "assets"
+        self.folder = Path(out_dir) / layout.ASSETS_DIR
         self.inline = inline
         self._urls: dict[tuple[str, ...], str | None] = {}
 
@@ -87,16 +85,12 @@ class Assets:
             return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         name = hashlib.sha1(data).hexdigest()[:20] + ".png"  # named by content: no stale browser caches
         write_atomically(self.folder / name, lambda tmp: tmp.write_bytes(data))
-        return f"assets/{name}"
+        return f"{layout.ASSETS_DIR}/{name}"
 
-    def prune(self) -> None:
-        """Delete pictures an earlier render of this folder wrote and this one no longer shows."""
-        if not self.folder.is_dir():
-            return
-        kept = {url for url in self._urls.values() if url and not url.startswith("data:")}
-        for path in self.folder.iterdir():
-            if ASSET_NAME.fullmatch(path.name) and f"assets/{path.name}" not in kept:
-                path.unlink()
+    @property
+    def written(self) -> list[str]:
+        """The files written, relative to the report's folder (as the page links them)."""
+        return [url for url in self._urls.values() if url and not url.startswith("data:")]
 
     def rgb(self, path: Path) -> str | None:
         return self._url(("rgb", str(path)), lambda: read_rgb(path))

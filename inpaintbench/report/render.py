@@ -13,11 +13,11 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from ..errors import InpaintbenchError
 from ..files import layout
-from ..files.atomic import kind, write_text, writing
+from ..files.atomic import write_text
 from ..status import COMPLETE, FAILED, PARTIAL
 from . import fmt, svg
+from .folder import ReportFolder
 from .images import Assets
 from .runs import RunSet, load_runs
 from .stats import N_BUCKETS, bucket_label
@@ -126,32 +126,24 @@ def _masks(runset: RunSet, visuals: Visuals, grids: list) -> list[dict[str, Any]
     return sections
 
 
-def _report_folder(out_dir: Path) -> Path:
-    """``out_dir``, created, without the index.html an earlier render left: from here on that page would
-    be stale, and a render that fails (a full disk) must not leave it looking current."""
-    if kind(out_dir, "-o") == "file":
-        raise InpaintbenchError(
-            f"{out_dir} is a file, not a folder: the report is written to FOLDER/index.html"
-        )
-    try:
-        with writing(out_dir):
-            out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InpaintbenchError(f"cannot create the report folder {out_dir}: {exc.strerror}") from None
-    (out_dir / layout.INDEX_HTML).unlink(missing_ok=True)
-    return out_dir
-
-
 def render(
-    run_dirs: list[Path], out_dir: Path, *, self_contained: bool = False, reference: str | None = None
+    run_dirs: list[Path],
+    out_dir: Path,
+    *,
+    self_contained: bool = False,
+    reference: str | None = None,
+    own_run: bool = False,
 ) -> Path:
     """Render one report from one or several run folders into ``out_dir/index.html``; returns its path.
 
     Images go to ``out_dir/assets/`` as small PNGs, or inline as data: URIs with ``self_contained``.
+    ``out_dir`` must be new, empty or an earlier report's (``folder.py``), or, with ``own_run``, the run
+    folder of the one run reported.
     """
     runset = load_runs([Path(d) for d in run_dirs])
     reference = choose_reference(runset, reference)
-    out_dir = _report_folder(Path(out_dir))
+    folder = ReportFolder(Path(out_dir), own_run)
+    out_dir = folder.path
     assets = Assets(out_dir, inline=self_contained)
     visuals = Visuals(runset, assets)
     colours = {model: svg.colour(i) for i, model in enumerate(runset.models)}
@@ -195,5 +187,5 @@ def render(
     }
     path = out_dir / layout.INDEX_HTML
     write_text(path, _environment().get_template("report.html").render(context))
-    assets.prune()
+    folder.finish([layout.INDEX_HTML, *assets.written])
     return path

@@ -38,10 +38,11 @@ import torch
 from tqdm import tqdm
 
 from ..device import resolve_device
-from ..errors import InpaintbenchError, one_line
+from ..errors import InpaintbenchError, one_line, printable
 from ..files import layout
 from ..files.atomic import DiskFull, writing
 from ..files.lock import exclusive
+from ..files.owned import refuse_links
 from ..images import to_uint8
 from ..plugins import Registry, get_registry
 from .exports.folder import Exports, RunOutcome
@@ -64,12 +65,12 @@ __all__ = ["IDENTITY_KEYS", "ModelFailed", "RunConfig", "RunOutcome", "Runner"]
 
 #: What a full disk part-way through a run says to do.
 RESUME_ADVICE = "finished results are kept; free some space, then: inpaintbench run --resume {}"
-#: Where the ranks of a torchrun run keep their own stores until rank 0 merges them.
-SHARDS = "shards"
 
 
 def _log(line: str) -> None:
-    tqdm.write(line, file=sys.stderr)
+    """One line on stderr above the progress bars, escaped: a file name or a plugin's message in it
+    cannot start a line of its own or send the terminal an escape sequence."""
+    tqdm.write(printable(line), file=sys.stderr)
 
 
 class Runner:
@@ -132,7 +133,7 @@ class Runner:
             try:
                 return self._run(reader, writer, head, stream, started)
             except DiskFull as exc:  # run.json holds this invocation: --resume finishes it
-                raise DiskFull(exc.path, RESUME_ADVICE.format(self.out)) from None
+                raise DiskFull(exc.path, RESUME_ADVICE.format(self.out), exc.reason) from None
 
     def _head(self, stream: Stream) -> list[Chunk]:
         """The stream up to its first usable image on this rank (the batches before it hold only inputs
@@ -192,7 +193,7 @@ class Runner:
             return main, main
         reader = ResultStore.reader(self.out / layout.RESULTS_DB)
         stack.callback(reader.close)
-        path = self.out / SHARDS / f"rank-{self.world.rank:05d}.sqlite"
+        path = self.out / layout.SHARDS_DIR / f"rank-{self.world.rank:05d}.sqlite"
         with writing(path):
             path.parent.mkdir(exist_ok=True)
         writer = ResultStore(path, self.argv, exclusive=True)
@@ -205,6 +206,7 @@ class Runner:
         """Rank 0's set-up. A folder holding another run (other settings, or other data in the first
         batches) is refused before anything in it is written."""
         _make_folder(self.out)
+        refuse_links(self.out, layout.RUN_FILES)
         stack.enter_context(exclusive(self.out))
         store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
         stack.callback(store.close)
@@ -235,7 +237,7 @@ class Runner:
 
     def _merge_shards(self, store: ResultStore) -> None:
         """Fold every rank's store into the folder's (those of this run, or of one that was killed)."""
-        folder = self.out / SHARDS
+        folder = self.out / layout.SHARDS_DIR
         for shard in sorted(folder.glob("rank-*.sqlite")) if folder.is_dir() else []:
             store.merge(shard)
         if folder.is_dir() and not any(folder.iterdir()):
@@ -280,7 +282,7 @@ class Runner:
         from ..report import render
 
         try:
-            render([self.out], self.out)
+            render([self.out], self.out, own_run=True)
         except DiskFull:
             raise
         except Exception as exc:  # the results are on disk already; a report problem must not hide them

@@ -18,6 +18,9 @@ from ..errors import InpaintbenchError
 
 #: PEP 508's rule for a distribution name.
 DISTRIBUTION_NAME = re.compile(r"[A-Z0-9]([A-Z0-9._-]*[A-Z0-9])?", re.IGNORECASE)
+#: The longest name: it names the folder, the package and every component, each well below the 255
+#: bytes a file system allows in one name.
+MAX_NAME = 100
 #: Package names that would shadow what the plugin itself imports, or its own tests folder.
 RESERVED = {"inpaintbench", "tests", *sys.stdlib_module_names}
 #: Template -> where it goes in the new distribution.
@@ -32,6 +35,8 @@ FILES = {
 def package_name(name: str) -> str:
     """The snake_case package (also the entry point's name and the components' prefix) for the
     distribution ``name``: ``My-Plugin`` gives ``my_plugin``."""
+    if len(name) > MAX_NAME:
+        raise InpaintbenchError(f"the plugin name is {len(name)} characters long: {MAX_NAME} at most")
     if not DISTRIBUTION_NAME.fullmatch(name):
         raise InpaintbenchError(
             f"'{name}' is not a distribution name: use letters, digits, '-', '_' and '.', "

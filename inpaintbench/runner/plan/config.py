@@ -17,7 +17,7 @@ from ...errors import InpaintbenchError
 from ...files.atomic import kind
 from ...options import check_options
 from ...plugins import Registry
-from .bounds import check_image_size, check_positive
+from .bounds import check_image_size, check_names, check_positive
 
 #: The metrics a run scores when ``--metrics`` is not given.
 DEFAULT_METRICS = ("psnr", "ssim", "lpips", "l1_hole", "l2_hole", "psnr_hole")
@@ -98,10 +98,7 @@ class Plan:
             ("--masks", config.masks),
             ("--metrics", config.metrics),
         ):
-            if not specs:
-                raise InpaintbenchError(f"{flag} names nothing")
-            if len(set(specs)) != len(specs):
-                raise InpaintbenchError(f"{flag} names {max(specs, key=specs.count)!r} twice")
+            check_names(flag, specs)
         if config.train_dataset is not None:
             registry.get("dataset", config.train_dataset)  # read only by models that train
         check_options(config.options, list(models.values()))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from ...errors import InpaintbenchError
-from ...files.atomic import DiskFull, is_no_space, writing
+from ...files.atomic import DiskFull, no_space, writing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -339,8 +339,9 @@ class ResultStore:
                     )
                     self.db.execute("INSERT INTO meta (key, value) VALUES (?, 'true')", (marker,))
         except sqlite3.DatabaseError as exc:
-            if is_no_space(exc):
-                raise DiskFull(self.path) from None
+            reason = no_space(exc)
+            if reason is not None:
+                raise DiskFull(self.path, reason=reason) from None
             raise InpaintbenchError(
                 f"{shard} cannot be read ({exc}): move it away to go on without it"
             ) from None

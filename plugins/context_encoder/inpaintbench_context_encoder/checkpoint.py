@@ -47,10 +47,17 @@ class BadCheckpoint(InpaintbenchError):
     """A checkpoint file that cannot be trusted; the message names it and how to recover."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"checkpoint '{path}' {problem}: delete {Path(path).parent} to train it again, "
-            "or give another checkpoint"
-        )
+        super().__init__(f"checkpoint '{path}' {problem}: {_cure(Path(path))}")
+
+
+def _cure(path: Path) -> str:
+    """Deleting the folder trains the network again only where the folder is a checkpoint's (it holds,
+    or ``path`` is, a pointer); a file given on its own (a released .t7, /dev/zero) sits in a folder that
+    is not ours to suggest deleting."""
+    folder = path.parent
+    if path.name == POINTER or (folder / POINTER).is_file():
+        return f"delete {folder} to train it again, or give another checkpoint"
+    return "give another checkpoint"
 
 
 @dataclass
@@ -146,7 +153,8 @@ def save_checkpoint(directory: Path, trainer: TrainStep, meta: dict[str, Any]) -
 def find_checkpoint(directory: Path) -> Checkpoint | None:
     """The checkpoint in ``directory``, or None when there is none yet."""
     pointer = directory / POINTER
-    return open_checkpoint(pointer) if pointer.is_file() else None
+    # lexists: a FIFO or a dangling link there is refused, not taken for "nothing trained yet"
+    return open_checkpoint(pointer) if os.path.lexists(pointer) else None
 
 
 def open_checkpoint(path: Path) -> Checkpoint:

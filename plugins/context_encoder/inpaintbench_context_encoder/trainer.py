@@ -8,6 +8,7 @@ checkpoint. A checkpoint records the world size and is continued only by as many
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from inpaintbench import InpaintbenchError, MaskGenerator, stable_seed
+from inpaintbench import InpaintbenchError, MaskGenerator, building, stable_seed
 
 from . import __version__
 from .checkpoint import Checkpoint, find_checkpoint, restore, save_checkpoint
@@ -67,8 +68,12 @@ def train(
     before = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
+    # One process at a time per directory: a second run training the same cached network waits, then
+    # reuses it; otherwise each save's clean-up deleted the other's files. Rank 0 alone writes and locks.
+    leader = join(device).leader
     try:
-        return _train(cfg, data, directory, device, log, progress, masks)
+        with building(directory, log) if leader else contextlib.nullcontext():
+            return _train(cfg, data, directory, device, log, progress, masks)
     finally:
         torch.set_num_threads(before)
 

@@ -145,6 +145,30 @@ def test_a_pointer_to_a_fifo_is_refused_without_reading_it(tmp_path) -> None:
     assert "is not a regular file" in _damaged(tmp_path, fifo)
 
 
+def test_a_file_given_on_its_own_is_never_cured_by_deleting_its_folder(tmp_path) -> None:
+    """/dev/zero, or a bare file in a folder of the user's: the advice names the file and no folder."""
+    bare = tmp_path / "model.safetensors"
+    bare.write_bytes(b"\xff" * 16)
+    for path in ("/dev/zero", bare):
+        with pytest.raises(InpaintbenchError) as info:
+            open_checkpoint(path)
+        message = str(info.value)
+        assert f"'{path}'" in message and "delete" not in message, message
+        assert message.endswith("give another checkpoint")
+
+
+def test_a_fifo_pointer_is_refused_not_taken_for_no_checkpoint(tmp_path) -> None:
+    """A FIFO checkpoint.json must not be read (it would hang) nor ignored (the network retrained)."""
+    import os
+
+    os.mkfifo(tmp_path / "checkpoint.json")
+    with pytest.raises(InpaintbenchError, match="checkpoint.json' is not a regular file: delete"):
+        ckpt_mod.find_checkpoint(tmp_path)
+    with pytest.raises(InpaintbenchError, match="is not a regular file"):
+        quiet(tmp_path, cfg())
+    assert sorted(os.listdir(tmp_path)) == [".building.lock", "checkpoint.json"]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
