@@ -193,5 +193,5 @@ def test_external_masks_are_frozen_and_no_longer_needed(tmp_path, cli):
     masks.rmdir()
     evaluated = run(cli, tmp_path / "run", f"evalset:{out}", "0", masks=spec)
     assert evaluated.returncode == 0, evaluated.stderr
-    ratios = {float(r[3]) for r in results(tmp_path / "run")}
+    ratios = {float(r[4]) for r in results(tmp_path / "run")}
     assert ratios <= {10 / 64 * 0.5, 20 / 64 * 0.5, 30 / 64 * 0.5}

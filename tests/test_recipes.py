@@ -221,4 +221,7 @@ def test_run_on_a_recipe_through_the_cli(paris, tmp_path, cli):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = (out / "results.csv").read_text().splitlines()
-    assert [r.split(",")[2:4] for r in rows[1:]] == [["001_im.png", "0.25"], ["003_im.png", "0.25"]]
+    assert [r.split(",")[2:5] for r in rows[1:]] == [
+        ["001_im.png", "001_im.png", "0.25"],
+        ["003_im.png", "003_im.png", "0.25"],
+    ]  # image, its source (itself), hole ratio
