@@ -44,7 +44,7 @@ from ..files.atomic import DiskFull, writing
 from ..files.lock import exclusive
 from ..images import to_uint8
 from ..plugins import Registry, get_registry
-from .exports.folder import Exports, RunOutcome
+from .exports.folder import Exports, RunOutcome, read_previous
 from .model.step import ModelStep
 from .plan.config import IDENTITY_KEYS, Plan, RunConfig
 from .scoring.metrics import Scoring
@@ -205,6 +205,7 @@ class Runner:
         batches) is refused before anything in it is written."""
         _make_folder(self.out)
         stack.enter_context(exclusive(self.out))
+        read_previous(self.out)  # a run.json out of shape is refused before anything in the folder changes
         store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
         stack.callback(store.close)
         settings = asdict(self.config)
@@ -369,7 +370,7 @@ class Runner:
             for regime in self.plan.masks:
                 if not step.runs(regime):
                     continue
-                done = reader.done_among(spec, regime, ids)
+                done = reader.done_among(spec, regime, ids, *scoring.needs)
                 todo = [k for k, image_id in enumerate(ids) if image_id not in done]
                 if not todo or not step.ready(scorer.drain):
                     continue
