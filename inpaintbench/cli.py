@@ -361,6 +361,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry.get("dataset", spec)  # a wrong spec fails here, before any work
     given = _model_options(args)
     check_options(given, [model])
+    model.check_options(given)
     options = dict(given)
     if args.out is not None:
         options["out"] = str(args.out)

@@ -109,6 +109,11 @@ def _damaged(tmp_path, edit) -> str:
     return message
 
 
+def _without(directory, key: str) -> None:
+    path = directory / "checkpoint.json"
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != key}))
+
+
 def _pointer(directory, **changes) -> None:
     path = directory / "checkpoint.json"
     path.write_text(json.dumps(json.loads(path.read_text()) | changes))
@@ -125,6 +130,10 @@ def _pointer(directory, **changes) -> None:
         (lambda d: _pointer(d, weights="../elsewhere.safetensors"), "which is not in its folder"),
         (lambda d: next(d.glob("weights-*")).write_bytes(b"changed"), "does not match the sha256"),
         (lambda d: next(d.glob("weights-*")).unlink(), "is missing although checkpoint.json names it"),
+        (lambda d: _pointer(d, elapsed_s=None), "has elapsed_s None, not a number of seconds"),
+        (lambda d: _without(d, "elapsed_s"), "has elapsed_s None, not a number of seconds"),
+        (lambda d: _without(d, "optimizer_groups"), "has no usable 'optimizer_groups'"),
+        (lambda d: _pointer(d, optimizer_groups={"generator": []}), "has no usable 'optimizer_groups'"),
     ],
 )
 def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_cure(tmp_path, edit, expected) -> None:
