@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -284,29 +285,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     world = World.from_env()
     if args.resume is not None:
         config = RunConfig.from_json(stored_config(args.resume))
+        _refuse_changes(args, config)
         out = args.resume
     else:
         if not args.model:
             raise InpaintbenchError("--model is required (or --resume DIR)")
-        models, references = with_references(
-            get_registry().split("model", args.model), not args.no_references
-        )
-        config = RunConfig(
-            models=models,
-            references=references,
-            masks=args.masks,
-            metrics=args.metrics,
-            dataset=args.dataset,
-            train_dataset=args.train_dataset,
-            image_size=args.image_size,
-            seed=args.seed,
-            limit=args.limit,
-            batch_size=args.batch_size,
-            device=args.device,
-            options=_model_options(args),
-            save_images=not args.no_images,
-            train_on_test=args.train_on_test,
-        )
+        config = _config(args)
         out = args.out or _default_out(args.name)
     plan = Plan.resolve(config, out, get_registry())  # a typo ends here, before torch is imported
     world.init()
@@ -316,6 +300,75 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(plan, args, world)
     finally:
         world.close()
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    """The settings ``run``'s options give."""
+    from .plugins import get_registry
+
+    models, references = with_references(get_registry().split("model", args.model), not args.no_references)
+    return RunConfig(
+        models=models,
+        references=references,
+        masks=args.masks,
+        metrics=args.metrics,
+        dataset=args.dataset,
+        train_dataset=args.train_dataset,
+        image_size=args.image_size,
+        seed=args.seed,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        device=args.device,
+        options=_model_options(args),
+        save_images=not args.no_images,
+        train_on_test=args.train_on_test,
+    )
+
+
+#: The settings (``RunConfig`` fields) each option of ``run`` sets; the model flags set ``options``.
+SETTING_OF = {
+    "model": ("models", "references"), "no_references": ("models", "references"), "masks": ("masks",),
+    "metrics": ("metrics",), "dataset": ("dataset",), "train_dataset": ("train_dataset",),
+    "image_size": ("image_size",), "seed": ("seed",), "limit": ("limit",), "batch_size": ("batch_size",),
+    "device": ("device",), "option": ("options",), "no_images": ("save_images",),
+    "train_on_test": ("train_on_test",),
+}  # fmt: skip
+
+
+def _refuse_changes(args: argparse.Namespace, stored: RunConfig) -> None:
+    """``--resume DIR`` finishes the run stored in DIR with its own settings: an option that would change
+    one of them is refused by name rather than ignored (one that repeats the stored value is fine)."""
+    given = _given_options(args.argv)
+    if not args.model:  # the comparison of --no-references alone needs the stored models
+        args.model = ",".join(m for m in stored.models if m not in stored.references)
+    fresh = asdict(_config(args))
+    fresh["options"] = stored.options | fresh["options"]
+    kept = asdict(stored)
+    for dest, flag in given.items():
+        if dest in ("out", "name") and (dest == "name" or Path(args.out) != Path(args.resume)):
+            raise InpaintbenchError(f"--resume {args.resume} writes into {args.resume}: give no {flag}")
+        fields = ("options",) if dest.startswith("model_flag:") else SETTING_OF.get(dest, ())
+        changed = next((f for f in fields if fresh[f] != kept[f]), None)
+        if changed is not None:
+            raise InpaintbenchError(
+                f"--resume {args.resume} finishes the stored run with its own settings, and {flag} would "
+                f"change its {changed} ({kept[changed]!r} to {fresh[changed]!r}): leave {flag} out, or "
+                "start a new run with another --out"
+            )
+
+
+def _given_options(argv: list[str]) -> dict[str, str]:
+    """The options of ``run`` that ``argv`` gives, dest -> flag, whatever their values (a default given
+    explicitly counts): parsed again with no defaults."""
+    parser = build_parser(_registry_for_flags(warn=False))
+    run = next(
+        action.choices["run"] for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    flags = {}
+    for action in run._actions:
+        action.default = argparse.SUPPRESS
+        flags[action.dest] = action.option_strings[0] if action.option_strings else action.dest
+    return {dest: flags[dest] for dest in vars(parser.parse_args(argv)) if dest in flags}
 
 
 def _run(plan: Plan, args: argparse.Namespace, world: World) -> int:
@@ -498,16 +551,16 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: COMMANDS[args.command](args), argv, args.debug)
 
 
-def _registry_for_flags() -> Registry | None:
+def _registry_for_flags(warn: bool = True) -> Registry | None:
     """The plugin registry, for the flags its models declare (no torch is imported); None when it cannot
-    be built, so the command itself reports why, as one line."""
+    be built, so the command itself reports why, as one line. ``warn``: print the flags skipped."""
     from .plugins import get_registry
 
     try:
         registry = get_registry()
     except InpaintbenchError:
         return None
-    for line in model_flags(registry)[1]:
+    for line in model_flags(registry)[1] if warn else []:
         print(f"warning: {line}", file=sys.stderr)
     return registry
 
