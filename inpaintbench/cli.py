@@ -491,13 +491,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
-    from .masks.tools import mask_stats, preview_grid, sample_masks
+    from .masks.tools import check_sample, mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
 
     registry = get_registry()
     count = args.n
     check_positive("-n/--n", count)
     check_image_size(args.image_size)
+    check_sample("-n/--n", count, args.image_size)
     drawn = [
         (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
         for spec in args.regimes
