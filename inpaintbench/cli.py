@@ -491,6 +491,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
+    from .files.atomic import kind
     from .masks.tools import check_sample, mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
 
@@ -498,7 +499,11 @@ def cmd_masks(args: argparse.Namespace) -> int:
     count = args.n
     check_positive("-n/--n", count)
     check_image_size(args.image_size)
+    if not args.regimes:
+        raise InpaintbenchError(f"masks {args.masks_command}: name at least one mask regime")
     check_sample("-n/--n", count, args.image_size)
+    if args.masks_command == "preview" and kind(args.out, "-o") == "folder":
+        raise InpaintbenchError(f"-o {args.out} is a folder: give the name of the PNG file to write")
     drawn = [
         (spec, sample_masks(registry.get("mask", spec), spec, count, args.image_size, args.seed))
         for spec in args.regimes

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from ..components import MaskGenerator
 from ..errors import InpaintbenchError
+from ..files.atomic import write_atomically
 from .draw import draw_masks
 
 #: Hole-ratio buckets, half-open [lo, hi): below 1%, NVIDIA's six 10% buckets from 1% to 60%, above.
@@ -55,8 +56,12 @@ def preview_grid(rows: list[tuple[str, list[np.ndarray]]], out: Path) -> None:
             y = top + LABEL_HEIGHT + (i // COLUMNS) * (size + GAP)
             canvas.paste(Image.fromarray(mask.astype(np.uint8) * 255), (x, y))
         top += band
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
+    try:
+        write_atomically(out, lambda tmp: canvas.save(tmp, format="PNG"))
+    except OSError as exc:  # a folder there, a file where a folder should be, a name too long
+        raise InpaintbenchError(
+            f"-o {out} cannot be written ({exc.strerror}): give a PNG file name"
+        ) from None
 
 
 @dataclass
