@@ -31,7 +31,10 @@ def stored_config(run_dir: Path) -> dict[str, Any]:
                 "stored"
             )
         raise InpaintbenchError(f"--resume {run_dir}: {path} is missing; is this a run folder?")
-    doc = read_run_json(run_dir)
+    try:
+        doc = read_run_json(run_dir)
+    except InpaintbenchError as exc:
+        raise InpaintbenchError(f"--resume {run_dir}: {exc}") from None
     config = doc.get("config")
     if not isinstance(config, dict):
         raise InpaintbenchError(f"--resume {run_dir}: {path} has no 'config' object")
