@@ -290,7 +290,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise InpaintbenchError("--model is required (or --resume DIR)")
-        config = _config(args)
+        config = _config(args, args.model)
         out = args.out or _default_out(args.name)
     plan = Plan.resolve(config, out, get_registry())  # a typo ends here, before torch is imported
     world.init()
@@ -302,11 +302,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         world.close()
 
 
-def _config(args: argparse.Namespace) -> RunConfig:
-    """The settings ``run``'s options give."""
+def _config(args: argparse.Namespace, model: str) -> RunConfig:
+    """The settings ``run``'s options give, with ``model`` for ``--model``."""
     from .plugins import get_registry
 
-    models, references = with_references(get_registry().split("model", args.model), not args.no_references)
+    models, references = with_references(get_registry().split("model", model), not args.no_references)
     return RunConfig(
         models=models,
         references=references,
@@ -339,9 +339,8 @@ def _refuse_changes(args: argparse.Namespace, stored: RunConfig) -> None:
     """``--resume DIR`` finishes the run stored in DIR with its own settings: an option that would change
     one of them is refused by name rather than ignored (one that repeats the stored value is fine)."""
     given = _given_options(args.argv)
-    if not args.model:  # the comparison of --no-references alone needs the stored models
-        args.model = ",".join(m for m in stored.models if m not in stored.references)
-    fresh = asdict(_config(args))
+    asked = [m for m in stored.models if m not in stored.references]  # what --no-references is checked on
+    fresh = asdict(_config(args, args.model or ",".join(asked)))
     fresh["options"] = stored.options | fresh["options"]
     kept = asdict(stored)
     for dest, flag in given.items():
