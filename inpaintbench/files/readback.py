@@ -31,6 +31,9 @@ class Each:
 
 
 Schema = type | tuple[type, ...] | list["Schema"] | dict[str, "Schema"] | Each
+#: How a message names each JSON type.
+_NAMES = {type(None): "null", str: "a string", int: "an integer", float: "a number", bool: "true or false",
+          dict: "an object", list: "a list"}  # fmt: skip
 
 
 def mismatch(value: Any, schema: Schema, where: str = "") -> str | None:
@@ -57,17 +60,13 @@ def mismatch(value: Any, schema: Schema, where: str = "") -> str | None:
     return None if fits else _wrong(value, where, " or ".join(_NAMES.get(t, t.__name__) for t in types))
 
 
-_NAMES = {type(None): "null", str: "a string", int: "an integer", float: "a number", bool: "true or false",
-          dict: "an object", list: "a list"}  # fmt: skip
-
-
 def _wrong(value: Any, where: str, expected: str) -> str:
     return f"{where or 'its content'} is {_shown(value)}, not {expected}"
 
 
 def _shown(value: Any) -> str:
     text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else f"a JSON {type(value).__name__}"
+    return text if len(text) <= 40 else _NAMES.get(type(value), type(value).__name__)
 
 
 def parse_json(text: str | bytes, what: str) -> Any:
