@@ -24,7 +24,7 @@ def stored_config(run_dir: Path) -> dict[str, Any]:
     """The ``config`` object of ``run_dir/run.json``, checked field by field."""
     path = Path(run_dir) / layout.RUN_JSON
     if kind(path, "--resume") != "file":
-        if kind(Path(run_dir) / layout.RESULTS_DB, "--resume") == "file":
+        if any(kind(Path(run_dir) / name, "--resume") == "file" for name in (layout.RESULTS_DB, layout.LOCK)):
             raise InpaintbenchError(
                 f"--resume {run_dir}: the run was stopped before it wrote {path}, so its settings are not "
                 f"known: run the command that started it again (with --out {run_dir}); it keeps what is "
