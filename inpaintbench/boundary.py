@@ -31,7 +31,7 @@ def crash_log(exc: BaseException, argv: list[str]) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"inpaintbench-crash-{stamp}.log"
-            path.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8", errors="backslashreplace")  # argv may not be UTF-8
             return path
         except OSError:
             continue

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -306,30 +307,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     world = World.from_env()
     if args.resume is not None:
         config = RunConfig.from_json(stored_config(args.resume))
+        _refuse_changes(args, config)
         out = args.resume
     else:
         if not args.model:
             raise InpaintbenchError("--model is required (or --resume DIR)")
-        models, references = with_references(
-            get_registry().split("model", args.model), not args.no_references
-        )
-        config = RunConfig(
-            models=models,
-            references=references,
-            masks=args.masks,
-            metrics=args.metrics,
-            dataset=args.dataset,
-            train_dataset=args.train_dataset,
-            image_size=args.image_size,
-            seed=args.seed,
-            limit=args.limit,
-            batch_size=args.batch_size,
-            device=args.device,
-            options=_model_options(args),
-            save_images=not args.no_images,
-            train_on_test=args.train_on_test,
-            float_scores=args.float_scores,
-        )
+        config = _config(args, args.model)
         out = args.out or _default_out(args.name)
     plan = Plan.resolve(config, out, get_registry())  # a typo ends here, before torch is imported
     world.init()
@@ -339,6 +322,75 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(plan, args, world)
     finally:
         world.close()
+
+
+def _config(args: argparse.Namespace, model: str) -> RunConfig:
+    """The settings ``run``'s options give, with ``model`` for ``--model``."""
+    from .plugins import get_registry
+
+    models, references = with_references(get_registry().split("model", model), not args.no_references)
+    return RunConfig(
+        models=models,
+        references=references,
+        masks=args.masks,
+        metrics=args.metrics,
+        dataset=args.dataset,
+        train_dataset=args.train_dataset,
+        image_size=args.image_size,
+        seed=args.seed,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        device=args.device,
+        options=_model_options(args),
+        save_images=not args.no_images,
+        train_on_test=args.train_on_test,
+        float_scores=args.float_scores,
+    )
+
+
+#: The settings (``RunConfig`` fields) each option of ``run`` sets; the model flags set ``options``.
+SETTING_OF = {
+    "model": ("models", "references"), "no_references": ("models", "references"), "masks": ("masks",),
+    "metrics": ("metrics",), "dataset": ("dataset",), "train_dataset": ("train_dataset",),
+    "image_size": ("image_size",), "seed": ("seed",), "limit": ("limit",), "batch_size": ("batch_size",),
+    "device": ("device",), "option": ("options",), "no_images": ("save_images",),
+    "train_on_test": ("train_on_test",), "float_scores": ("float_scores",),
+}  # fmt: skip
+
+
+def _refuse_changes(args: argparse.Namespace, stored: RunConfig) -> None:
+    """``--resume DIR`` finishes the run stored in DIR with its own settings: an option that would change
+    one of them is refused by name rather than ignored (one that repeats the stored value is fine)."""
+    given = _given_options(args.argv)
+    asked = [m for m in stored.models if m not in stored.references]  # what --no-references is checked on
+    fresh = asdict(_config(args, args.model or ",".join(asked)))
+    fresh["options"] = stored.options | fresh["options"]
+    kept = asdict(stored)
+    for dest, flag in given.items():
+        if dest in ("out", "name") and (dest == "name" or Path(args.out) != Path(args.resume)):
+            raise InpaintbenchError(f"--resume {args.resume} writes into {args.resume}: give no {flag}")
+        fields = ("options",) if dest.startswith("model_flag:") else SETTING_OF.get(dest, ())
+        changed = next((f for f in fields if fresh[f] != kept[f]), None)
+        if changed is not None:
+            raise InpaintbenchError(
+                f"--resume {args.resume} finishes the stored run with its own settings, and {flag} would "
+                f"change its {changed} ({kept[changed]!r} to {fresh[changed]!r}): leave {flag} out, or "
+                "start a new run with another --out"
+            )
+
+
+def _given_options(argv: list[str]) -> dict[str, str]:
+    """The options of ``run`` that ``argv`` gives, dest -> flag, whatever their values (a default given
+    explicitly counts): parsed again with no defaults."""
+    parser = build_parser(_registry_for_flags(announce=False))
+    run = next(
+        action.choices["run"] for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    flags = {}
+    for action in run._actions:
+        action.default = argparse.SUPPRESS
+        flags[action.dest] = action.option_strings[0] if action.option_strings else action.dest
+    return {dest: flags[dest] for dest in vars(parser.parse_args(argv)) if dest in flags}
 
 
 def _run(plan: Plan, args: argparse.Namespace, world: World) -> int:
@@ -385,6 +437,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry.get("dataset", spec)  # a wrong spec fails here, before any work
     given = _model_options(args)
     check_options(given, [model])
+    model.check_options(given)
     options = dict(given)
     if args.out is not None:
         if kind(args.out, "--out") == "file":  # a file, /dev/zero: refused before any training
@@ -493,7 +546,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_masks(args: argparse.Namespace) -> int:
-    from .masks.tools import check_preview_out, mask_stats, preview_grid, sample_masks
+    from .masks.tools import check_preview_out, check_sample, mask_stats, preview_grid, sample_masks
     from .plugins import get_registry
 
     registry = get_registry()
@@ -501,6 +554,7 @@ def cmd_masks(args: argparse.Namespace) -> int:
     check_positive("-n/--n", count)
     check_image_size(args.image_size)
     check_names(f"masks {args.masks_command}", args.regimes)
+    check_sample("-n/--n", count, args.image_size)
     if args.masks_command == "preview":
         check_preview_out(args.out)
     drawn = [
@@ -557,16 +611,16 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: COMMANDS[args.command](args), argv, args.debug)
 
 
-def _registry_for_flags() -> Registry | None:
+def _registry_for_flags(announce: bool = True) -> Registry | None:
     """The plugin registry, for the flags its models declare (no torch is imported); None when it cannot
-    be built, so the command itself reports why, as one line."""
+    be built, so the command itself reports why, as one line. ``announce``: print the flags skipped."""
     from .plugins import get_registry
 
     try:
         registry = get_registry()
     except InpaintbenchError:
         return None
-    for line in model_flags(registry)[1]:
+    for line in model_flags(registry)[1] if announce else []:
         warn(line)
     return registry
 

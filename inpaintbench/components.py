@@ -8,7 +8,7 @@ Nothing here imports torch: listing components must stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -295,6 +295,12 @@ class Model(Component):
     #: preset=quick``) and a malformed number is refused by the parser. The host adds them to its
     #: command line; one that the host or another plugin already has is skipped with a warning.
     flags: ClassVar[dict[str, tuple[str, type]]] = {}
+
+    def check_options(self, options: Mapping[str, str]) -> None:
+        """Refuse a bad value of an option this model reads (``options`` holds the run's, for every model
+        of it), raising ``InpaintbenchError`` naming the option: called by ``run`` and ``train`` before any
+        work and before torch is imported, so it must not import torch. A model keeps what ``check``
+        needs of them."""
 
     def check(self, device: torch.device, image_size: int) -> None:
         """Load and try whatever the model reads from outside the run (a model file, a pipeline folder)

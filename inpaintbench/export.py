@@ -20,7 +20,7 @@ import numpy as np
 from .components import HOLE_VALUE
 from .exchange import MASK_SUFFIX, image_name, regime_folder
 from .frozen import (
-    check_new_folder,
+    claim_new_folder,
     describe_generator,
     manifest_header,
     mask_generators,
@@ -41,7 +41,7 @@ def export(
     registry = get_registry()
     dataset = registry.get("dataset", dataset_spec)
     generators = mask_generators(registry, masks)
-    check_new_folder(out)
+    claim_new_folder(out)
     regimes: dict[str, dict[str, Any]] = {
         spec: {
             "folder": regime_folder(spec),

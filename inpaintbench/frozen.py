@@ -28,6 +28,7 @@ from .components import Dataset, MaskGenerator
 from .datasets.evalset import FORMAT, MANIFEST
 from .errors import InpaintbenchError
 from .files import layout
+from .files.atomic import kind, writing
 from .images import write_png
 from .runner.plan.bounds import check_names
 
@@ -45,7 +46,7 @@ def freeze(
     registry = get_registry()
     dataset = registry.get("dataset", dataset_spec)
     generators = mask_generators(registry, masks)
-    check_new_folder(out)
+    claim_new_folder(out)
     images: list[dict[str, Any]] = []
     regimes: dict[str, dict[str, Any]] = {
         spec: {"generator": describe_generator(gen, image_size), "masks": []}
@@ -76,10 +77,22 @@ def mask_generators(registry: Registry, specs: list[str]) -> dict[str, MaskGener
     return {spec: registry.get("mask", spec) for spec in specs}
 
 
-def check_new_folder(out: Path) -> None:
-    """Refuse an ``--out`` that holds anything: a set mixed with older files could not be trusted."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+def claim_new_folder(out: Path) -> None:
+    """Refuse an ``--out`` that holds anything (a set mixed with older files could not be trusted), or
+    that cannot be created, then create it: both before any image is read."""
+    found = kind(out, "--out")  # a name the system cannot look up is one line too
+    if found == "file" or (found == "folder" and any(out.iterdir())):
         raise InpaintbenchError(f"--out {out} exists and is not an empty folder: choose a new one")
+    above = next((p for p in out.parents if kind(p, "--out") is not None), None)
+    if found is None and above is not None and kind(above, "--out") == "file":
+        raise InpaintbenchError(f"--out {out}: {above} is a file, not a folder: choose another place")
+    try:
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InpaintbenchError(
+            f"--out {out} cannot be created ({exc.strerror}): choose another place"
+        ) from None
 
 
 def manifest_header(

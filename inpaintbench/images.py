@@ -49,6 +49,11 @@ ORIENTATION = 0x0112
 #: The most pixels one image may have (Pillow's own bomb limit, 89.5 MP, stays as it is): a small file
 #: can hold a huge flat image (a 13000 x 13000 PNG of one colour is 518 KB and 2.6 GB decoded).
 MAX_PIXELS = 64 * 2**20
+#: The most one side may exceed the other: every image is resized with its short side to the run's size,
+#: so a strip costs that size squared times its aspect ratio to resize, whatever its pixel count (a 1 x
+#: 150000 PNG of 664 bytes became 64 x 9.6 million pixels, 3.5 GB, at --image-size 64). Bounded with
+#: ``MAX_PIXELS``, each side is at most 32768 and the resize at most 16 squares of the run's size.
+MAX_ASPECT = 16
 
 
 def list_files(root: Path, skip: Callable[[Path, str], None]) -> list[Path]:
@@ -88,7 +93,7 @@ def list_files(root: Path, skip: Callable[[Path, str], None]) -> list[Path]:
 
 def read_image(path: Path | BinaryIO) -> Image.Image:
     """The decoded file (or bytes already read) in mode RGB or F; raises whatever Pillow raises for a
-    bad file, and ValueError for one over ``MAX_PIXELS``, before decoding it."""
+    bad file, and ValueError for one over ``MAX_PIXELS`` or ``MAX_ASPECT``, before decoding it."""
     return open_image(path)[0]
 
 
@@ -100,6 +105,10 @@ def open_image(path: Path | BinaryIO) -> tuple[Image.Image, bool]:
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise ValueError(f"{width} x {height} is over the limit of {MAX_PIXELS:,} pixels per image")
+        if max(width, height) > MAX_ASPECT * min(width, height):
+            raise ValueError(
+                f"{width} x {height} is over the limit of {MAX_ASPECT}:1 for the long side against the short"
+            )
         im.load()
         plain = im.format == "PNG" and im.mode == "RGB" and im.getexif().get(ORIENTATION, 1) == 1
         return normalise_mode(ImageOps.exif_transpose(im)), plain

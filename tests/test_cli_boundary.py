@@ -108,17 +108,20 @@ def test_ctrl_c_during_training_saves_and_is_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("[]", "has no 'config' object"),
-        ("null", "has no 'config' object"),
-        ('{"config": null}', "has no 'config' object"),
+        ("[]", "its content is [], not an object"),
+        ("null", "its content is null, not an object"),
+        ('{"config": null}', "config is null, not an object"),
         (
             '{"config": {"models": ["mean_fill"], "masks": ["center"], "image_size": "abc"}}',
-            "config.image_size: 'abc'",
+            'config.image_size is "abc", not an integer',
         ),
-        ('{"config": {"models": "mean_fill", "masks": ["center"]}}', "config.models: 'mean_fill'"),
+        (
+            '{"config": {"models": "mean_fill", "masks": ["center"]}}',
+            'config.models is "mean_fill", not a list',
+        ),
         ('{"config": {"models": ["mean_fill"], "masks": ["center"], "limit": true}}', "config.limit: True"),
         ('{"config": {"masks": ["center"]}}', "has no config.models"),
-        ("{", "cannot be read as JSON"),
+        ("{", "is not valid JSON"),
     ],
 )
 def test_resume_from_a_run_json_of_the_wrong_shape_is_one_line(tmp_path, content, expected):

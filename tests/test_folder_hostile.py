@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from inpaintbench.datasets.folder import FolderDataset
-from inpaintbench.images import MAX_PIXELS
+from inpaintbench.images import MAX_ASPECT, MAX_PIXELS
 
 
 def _photo(path, size=40, value=120):
@@ -48,3 +48,20 @@ def test_a_decompression_bomb_is_skipped_before_decoding(tmp_path):
     assert [s.image_id for s in dataset.samples("test", 32)] == ["fine.png"]
     [entry] = dataset.skipped
     assert entry["path"].endswith("bomb.png") and "over the limit" in entry["reason"]
+
+
+def test_a_strip_is_skipped_before_its_resize_costs_gigabytes(tmp_path):
+    """1 x 150000 pixels is far under MAX_PIXELS, but its short side resized to 64 px would make it
+    64 x 9.6 million: the aspect ratio is bounded as well as the pixel count."""
+    root = tmp_path / "data"
+    root.mkdir()
+    _photo(root / "fine.png")
+    Image.new("L", (150_000, 1), 7).save(root / "strip.png")
+    Image.new("L", (1, 150_000), 7).save(root / "tower.png")
+    Image.new("L", (40 * MAX_ASPECT, 40), 7).save(root / "wide.png")  # at the limit: read
+    assert (root / "strip.png").stat().st_size < 2**10
+    dataset = FolderDataset(str(root))
+    assert [s.image_id for s in dataset.samples("test", 64)] == ["fine.png", "wide.png"]
+    reasons = {os.path.basename(e["path"]): e["reason"] for e in dataset.skipped}
+    assert set(reasons) == {"strip.png", "tower.png"}
+    assert all(f"{MAX_ASPECT}:1" in reason for reason in reasons.values())

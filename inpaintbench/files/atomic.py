@@ -107,4 +107,6 @@ def check_replaceable(path: Path, flag: str) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """``text`` as UTF-8; a file name that was not UTF-8 (Python holds its bytes as surrogates) is written
+    escaped, as Python writes it, since UTF-8 cannot hold it as it is."""
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8", errors="backslashreplace"))

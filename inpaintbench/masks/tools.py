@@ -23,6 +23,17 @@ QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 COLUMNS = 8
 GAP = 4
 LABEL_HEIGHT = 16
+#: The most mask pixels one regime's sample may hold: every mask is kept (and drawn into the preview
+#: PNG), at about 20 ms each at 512 px, so 1024 masks at 512 px (4096 at 256) take well under a
+#: minute and 256 MB; 100000 at 512 px would have taken half an hour and 26 GB without a word.
+MAX_SAMPLE_PIXELS = 2**28
+
+
+def check_sample(flag: str, n: int, size: int) -> None:
+    """Refuse a sample of ``n`` masks of ``size`` px over ``MAX_SAMPLE_PIXELS``, naming the most allowed."""
+    most = MAX_SAMPLE_PIXELS // (size * size)
+    if n > most:
+        raise InpaintbenchError(f"{flag} {n} is too many masks at {size} px ({most} at most)")
 
 
 def sample_masks(generator: MaskGenerator, regime: str, n: int, size: int, seed: int) -> list[np.ndarray]:
@@ -45,7 +56,12 @@ def preview_grid(rows: list[tuple[str, list[np.ndarray]]], out: Path) -> None:
             y = top + LABEL_HEIGHT + (i // COLUMNS) * (size + GAP)
             canvas.paste(Image.fromarray(mask.astype(np.uint8) * 255), (x, y))
         top += band
-    write_atomically(out, lambda tmp: canvas.save(tmp, format="PNG"))
+    try:
+        write_atomically(out, lambda tmp: canvas.save(tmp, format="PNG"))
+    except OSError as exc:  # a folder there, a file where a folder should be, a name too long
+        raise InpaintbenchError(
+            f"-o {out} cannot be written ({exc.strerror}): give a PNG file name"
+        ) from None
 
 
 def check_preview_out(out: Path) -> None:

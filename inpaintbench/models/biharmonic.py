@@ -21,13 +21,20 @@ class Biharmonic(Model):
     def inpaint(self, batch: Batch) -> torch.Tensor:
         """The biharmonic solution can overshoot, so it is clipped to [0, 1]."""
         import torch
-        from skimage.restoration import inpaint_biharmonic
 
         images, masks = batch.images, batch.masks
         pixels = images.detach().permute(0, 2, 3, 1).cpu().double().numpy()
         holes = (masks[:, 0] > 0.5).cpu().numpy()
-        filled = np.stack(
-            [inpaint_biharmonic(img, hole, channel_axis=-1) for img, hole in zip(pixels, holes, strict=True)]
-        )
+        filled = np.stack([_solve(img, hole) for img, hole in zip(pixels, holes, strict=True)])
         out = torch.from_numpy(np.clip(filled, 0.0, 1.0)).permute(0, 3, 1, 2)
         return out.to(device=images.device, dtype=images.dtype)
+
+
+def _solve(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """One image's biharmonic fill; with no known pixel at all (an all-hole mask, which scikit-image
+    cannot solve) mid-grey, as ``mean_fill`` gives."""
+    from skimage.restoration import inpaint_biharmonic
+
+    if hole.all():
+        return np.full_like(image, 0.5)
+    return inpaint_biharmonic(image, hole, channel_axis=-1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InpaintbenchError
+from ..errors import InpaintbenchError, one_line
 from ..files import layout, lock
+from ..files.run_json import read_run_json
 from ..status import COMPLETE, overall, regime_status
 from ..summary import summarize
 
@@ -119,14 +120,33 @@ class RunSet:
         return self.metric_info.get(metric, {}).get("higher_is_better")
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """Every column as text first, so image ids such as "NA" or "1e3" stay as written."""
+def _read_csv(path: Path, required: tuple[str, ...], key: tuple[str, ...]) -> pd.DataFrame:
+    """Every column as text, so image ids such as "NA" or "1e3" stay as written. A file that is empty,
+    not UTF-8 text, ragged, or holds a column or a ``key`` twice is refused by name: the runner never
+    writes one."""
     if not path.is_file():
         raise InpaintbenchError(f"{path}: missing; is this a run folder written by `inpaintbench run`?")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cure = f"write it again with: inpaintbench run --resume {path.parent}"
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = [row for row in csv.reader(fh) if row]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InpaintbenchError(f"{path}: not a table inpaintbench wrote ({one_line(exc)}); {cure}") from None
+    if not rows:
+        raise InpaintbenchError(f"{path}: empty; {cure}")
+    header = rows[0]
+    ragged = next((n for n, row in enumerate(rows, 1) if len(row) != len(header)), None)
+    if ragged is not None or len(set(header)) != len(header):
+        where = f"line {ragged} has {len(rows[ragged - 1])} fields, not {len(header)}" if ragged else ""
+        raise InpaintbenchError(f"{path}: ragged ({where or 'a column is named twice'}); {cure}")
+    frame = pd.DataFrame(rows[1:], columns=header, dtype=str)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise InpaintbenchError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InpaintbenchError(f"{path}: missing column(s) {', '.join(missing)}; {cure}")
+    repeated = frame.duplicated(list(key))
+    if repeated.any():
+        first = frame.loc[repeated, list(key)].iloc[0]
+        raise InpaintbenchError(f"{path}: holds {', '.join(first)} twice; {cure}")
     return frame
 
 
@@ -154,21 +174,20 @@ def load_run(run_dir: Path) -> Run:
     meta_path = run_dir / layout.RUN_JSON
     if not meta_path.is_file():
         raise InpaintbenchError(f"{meta_path}: missing; is this a run folder written by `inpaintbench run`?")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InpaintbenchError(f"{meta_path}: not valid JSON ({exc})") from None
+    meta = read_run_json(run_dir)
     results_path = run_dir / layout.RESULTS_CSV
     if not results_path.is_file():
         raise InpaintbenchError(_unfinished(run_dir))
-    results = _read_csv(results_path, KEY_COLUMNS)
+    results = _read_csv(results_path, KEY_COLUMNS, ("model", "mask", "image"))
     metrics = [c for c in results.columns if c not in KEY_COLUMNS + EXTRA_COLUMNS]
     _to_numbers(results, ["hole_ratio", *metrics], results_path)
     if "source" not in results:  # a folder from before sources: each image its own
         results["source"] = results["image"]
     results["source"] = results["source"].astype(str)
     summary_path = run_dir / layout.SUMMARY_CSV
-    stored = _read_csv(summary_path, ("model", "mask", "metric", *SUMMARY_NUMERIC))
+    stored = _read_csv(
+        summary_path, ("model", "mask", "metric", *SUMMARY_NUMERIC), ("model", "mask", "metric")
+    )
     _to_numbers(stored, list(SUMMARY_NUMERIC), summary_path)
     return Run(run_dir, meta, results, _rebuilt_summary(results, metrics, stored, meta))
 

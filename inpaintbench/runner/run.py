@@ -45,7 +45,7 @@ from ..files.lock import exclusive
 from ..files.owned import refuse_links
 from ..images import to_uint8
 from ..plugins import Registry, get_registry
-from .exports.folder import Exports, RunOutcome
+from .exports.folder import Exports, RunOutcome, read_previous
 from .model.step import ModelStep
 from .plan.config import IDENTITY_KEYS, Plan, RunConfig
 from .scoring.metrics import Scoring
@@ -208,6 +208,7 @@ class Runner:
         _make_folder(self.out)
         refuse_links(self.out, layout.RUN_FILES)
         stack.enter_context(exclusive(self.out))
+        read_previous(self.out)  # a run.json out of shape is refused before anything in the folder changes
         store = ResultStore(self.out / layout.RESULTS_DB, self.argv)
         stack.callback(store.close)
         settings = asdict(self.config)
@@ -372,7 +373,7 @@ class Runner:
             for regime in self.plan.masks:
                 if not step.runs(regime):
                     continue
-                done = reader.done_among(spec, regime, ids)
+                done = reader.done_among(spec, regime, ids, *scoring.needs)
                 todo = [k for k, image_id in enumerate(ids) if image_id not in done]
                 if not todo or not step.ready(scorer.drain):
                     continue

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...files import layout
 from ...files.atomic import write_atomically, write_text
+from ...files.run_json import read_run_json
 from ...status import COMPLETE, note, statuses
 from ...summary import format_table, summarize
 from ...version import __version__
@@ -112,7 +113,7 @@ class Exports:
         )
 
     def write_run_json(self, store: ResultStore, timings: dict[str, Any], finished: bool) -> None:
-        previous = _read_json(self.out / layout.RUN_JSON)
+        previous = read_previous(self.out)
         n_images, fingerprint = store.listing()
         if not finished and store.get_meta("listing_end") is None:
             fingerprint = None  # not known until the stream has met every image once
@@ -197,11 +198,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+def read_previous(out: Path) -> dict[str, Any]:
+    """The run.json a run into ``out`` extends ({} when there is none), checked against its shape: one
+    edited out of shape is refused by name, not half-read."""
+    path = out / layout.RUN_JSON
+    if not path.is_file():
         return {}
+    return read_run_json(out)
 
 
 def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

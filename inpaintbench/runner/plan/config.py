@@ -102,6 +102,8 @@ class Plan:
         if config.train_dataset is not None:
             registry.get("dataset", config.train_dataset)  # read only by models that train
         check_options(config.options, list(models.values()))
+        for model in models.values():
+            model.check_options(config.options)
         check_image_size(config.image_size)
         check_positive("--batch-size", config.batch_size)
         check_positive("--limit", config.limit)

@@ -6,12 +6,13 @@ traceback or a confusing message later (``models: "mean_fill"`` read as the mode
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ...errors import InpaintbenchError
+from ...files import layout
 from ...files.atomic import kind
+from ...files.run_json import read_run_json
 from .config import RunConfig
 
 #: The type each stored setting must have (``RunConfig``'s own); NoneType marks one that may be null.
@@ -21,14 +22,20 @@ LISTS = ("models", "masks", "metrics")
 
 def stored_config(run_dir: Path) -> dict[str, Any]:
     """The ``config`` object of ``run_dir/run.json``, checked field by field."""
-    path = Path(run_dir) / "run.json"
+    path = Path(run_dir) / layout.RUN_JSON
     if kind(path, "--resume") != "file":
+        if any(kind(Path(run_dir) / name, "--resume") == "file" for name in (layout.RESULTS_DB, layout.LOCK)):
+            raise InpaintbenchError(
+                f"--resume {run_dir}: the run was stopped before it wrote {path}, so its settings are not "
+                f"known: run the command that started it again (with --out {run_dir}); it keeps what is "
+                "stored"
+            )
         raise InpaintbenchError(f"--resume {run_dir}: {path} is missing; is this a run folder?")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InpaintbenchError(f"--resume {run_dir}: {path} cannot be read as JSON ({exc})") from None
-    config = doc.get("config") if isinstance(doc, dict) else None
+        doc = read_run_json(run_dir)
+    except InpaintbenchError as exc:
+        raise InpaintbenchError(f"--resume {run_dir}: {exc}") from None
+    config = doc.get("config")
     if not isinstance(config, dict):
         raise InpaintbenchError(f"--resume {run_dir}: {path} has no 'config' object")
     for key, types in FIELDS.items():

@@ -80,6 +80,13 @@ class Scoring:
             self.failures.metric_unavailable(name, reason)
 
     @property
+    def needs(self) -> tuple[list[str], list[str]]:
+        """What a finished result holds in the store with these metrics, a score for each per-image metric
+        and a vector for each feature key (``ResultStore.done_among``): one lacking any is computed again."""
+        per_image = [name for name, metric in self.metrics.items() if not isinstance(metric, SetMetric)]
+        return per_image, list(self.groups)
+
+    @property
     def groups(self) -> dict[str, list[str]]:
         """Feature key -> the set-level metrics reading it (one extraction serves a group)."""
         return feature_groups(self.metrics)

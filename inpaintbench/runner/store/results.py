@@ -21,7 +21,7 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +31,7 @@ import numpy as np
 
 from ...errors import InpaintbenchError
 from ...files.atomic import DiskFull, no_space, writing
+from ...files.readback import Schema, mismatch, parse_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +90,11 @@ class Row:
     features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def _marks(items: Iterable[Any]) -> str:
+    """One ``?`` per item, for an ``IN (...)`` list."""
+    return ",".join("?" for _ in items)
+
+
 def _pack(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
@@ -111,6 +117,19 @@ STORE_VERSION = 1
 CORE_TABLES = ("meta", "samples")
 #: What to do about a store that cannot be read; finished rows in it are lost either way.
 START_OVER = "move it away to start over (the finished rows in it cannot be read)"
+#: The shape of each meta value the store keeps (``merged:...`` markers are ``true``): one of another
+#: shape is refused by name before the run relies on it.
+META: dict[str, Schema] = {
+    "identity": {
+        "dataset": str,
+        "image_size": int,
+        "seed": int,
+        "limit": (int, type(None)),
+        "metrics": [str],
+    },
+    "listing_end": int,
+    "shard": str,
+}
 
 
 def _locked(method: Callable[..., T]) -> Callable[..., T]:
@@ -183,9 +202,9 @@ class ResultStore:
             )
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and "meta" in tables:
-            identity = self.db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            identity = self.get_meta("identity")
             listed = "images" in tables and self.db.execute("SELECT 1 FROM images LIMIT 1").fetchone()
-            if identity is not None and "fingerprint" in json.loads(identity[0]) and not listed:
+            if identity is not None and "fingerprint" in identity and not listed:
                 raise InpaintbenchError(
                     f"{self.path} was written by a development version of inpaintbench from before the "
                     "per-image listing; its rows cannot be checked against the data: use another --out"
@@ -221,8 +240,21 @@ class ResultStore:
     # -- run identity -------------------------------------------------------------------------
     @_locked
     def get_meta(self, key: str) -> Any:
+        """The meta value ``key`` (None when unset), checked against its shape in ``META``."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            value = parse_json(row[0], f"its meta value '{key}'")
+            problem = mismatch(value, META.get(key, bool), f"its meta value '{key}'")
+        except (ValueError, TypeError) as exc:  # TypeError: a value stored as a blob, not text
+            problem = str(exc)
+        if problem:
+            raise InpaintbenchError(
+                f"{self.path} was changed outside inpaintbench ({problem}): restore it, or move it away "
+                "to start over"
+            )
+        return value
 
     @_locked
     def open_session(self, identity: dict[str, Any]) -> dict[str, Any] | None:
@@ -250,18 +282,27 @@ class ResultStore:
 
     # -- results ------------------------------------------------------------------------------
     @_locked
-    def done_among(self, model: str, mask: str, images: list[str]) -> set[str]:
-        """Which of ``images`` have a stored row for (model, mask)."""
+    def done_among(
+        self, model: str, mask: str, images: list[str], metrics: Sequence[str], keys: Sequence[str]
+    ) -> set[str]:
+        """Which of ``images`` are finished for (model, mask): a row, a stored score for each of
+        ``metrics`` and a feature vector for each of ``keys``. The store, not what a run once counted,
+        decides: a result whose row, scores or features were deleted is computed again."""
         return self._among(
-            "SELECT image FROM samples WHERE model = ? AND mask = ? AND image IN ", (model, mask), images
+            "SELECT image FROM samples s WHERE model = ? AND mask = ? "
+            "AND (SELECT COUNT(*) FROM scores c WHERE c.model = s.model AND c.mask = s.mask "
+            f"AND c.image = s.image AND c.metric IN ({_marks(metrics)})) = ? "
+            "AND (SELECT COUNT(*) FROM features f WHERE f.model = s.model AND f.mask = s.mask "
+            f"AND f.image = s.image AND f.key IN ({_marks(keys)})) = ? AND image IN ",
+            (model, mask, *metrics, len(metrics), *keys, len(keys)),
+            images,
         )
 
     def _among(self, sql: str, args: tuple[Any, ...], images: list[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(images), 500):  # SQLite's limit on bound parameters
             chunk = images[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"{sql}({marks})", (*args, *chunk)))
+            found.update(r[0] for r in self.db.execute(f"{sql}({_marks(chunk)})", (*args, *chunk)))
         return found
 
     @_locked

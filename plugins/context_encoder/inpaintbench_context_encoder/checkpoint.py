@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ HEADER_KEY = "inpaintbench_context_encoder"
 MAX_HEADER = 16 * 2**20
 #: Pointer keys that name files in the checkpoint's folder, each with the key of its sha256.
 FILES = {"weights": "weights_sha256", "optimizer": "optimizer_sha256"}
+#: The networks whose optimiser state a pointer records.
+NETWORKS = ("generator", "discriminator")
 
 
 class BadCheckpoint(InpaintbenchError):
@@ -127,7 +130,7 @@ def save_checkpoint(directory: Path, trainer: TrainStep, meta: dict[str, Any]) -
     weights = f"weights-{step:08d}.safetensors"
     weights_sha = write_atomic(directory / weights, save(_cpu(tensors), metadata=header))
     moments, groups = {}, {}
-    for name, opt in (("generator", trainer.opt_g), ("discriminator", trainer.opt_d)):
+    for name, opt in zip(NETWORKS, (trainer.opt_g, trainer.opt_d), strict=True):
         state = opt.state_dict()
         for index, entries in state["state"].items():
             moments |= {f"{name}.{index}.{key}": value for key, value in entries.items()}
@@ -198,8 +201,16 @@ def _checked_meta(meta: object, path: Path) -> dict[str, Any]:
         raise BadCheckpoint(path, f"has an unusable 'config' ({exc})") from None
     if type(meta.get("step")) is not int:
         raise BadCheckpoint(path, f"has step {meta.get('step')!r}, not an integer")
-    if not isinstance(meta.get("elapsed_s", 0.0), int | float):
-        raise BadCheckpoint(path, f"has elapsed_s {meta.get('elapsed_s')!r}, not a number")
+    elapsed = meta.get("elapsed_s", 0.0 if path.suffix == ".safetensors" else None)
+    if not isinstance(elapsed, int | float) or isinstance(elapsed, bool) or not 0 <= elapsed < math.inf:
+        raise BadCheckpoint(path, f"has elapsed_s {elapsed!r}, not a number of seconds")
+    groups = meta.get("optimizer_groups")
+    if "optimizer" in meta and not (
+        isinstance(groups, dict)
+        and all(isinstance(groups.get(net), list) and groups[net] for net in NETWORKS)
+        and all(isinstance(group, dict) for net in NETWORKS for group in groups[net])
+    ):
+        raise BadCheckpoint(path, "has no usable 'optimizer_groups' (a list of groups per network)")
     for key, sha_key in FILES.items():
         if key not in meta and key == "optimizer":
             continue

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -16,6 +18,10 @@ MODES = ("center", "random")
 PRECISIONS = ("auto", "fp32", "bf16")
 AUGMENTS = ("flip", "dihedral")
 LENGTH_FIELDS = ("epochs", "steps", "minutes")
+#: Option ``image_cache``: decoded training images cached on disk (1), not (0), or as disk space allows.
+CACHE_CHOICES = ("auto", "1", "0")
+#: The fields that are real numbers: NaN or infinity in one would train forever or into NaN weights.
+REAL_FIELDS = ("minutes", "lr_d", "lr_g", "beta1", "wtl2", "overlap_weight")
 
 
 def _flag(text: str) -> bool:
@@ -65,6 +71,10 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
+        for name in REAL_FIELDS:
+            value = getattr(self, name)
+            _check(value is None or math.isfinite(value), name, value, "a finite number")
+        _check(self.minutes is None or self.minutes > 0, "minutes", self.minutes, "positive")
         _check(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
         _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {', '.join(PRECISIONS)}")
         _check(self.augment in AUGMENTS, "augment", self.augment, f"one of {', '.join(AUGMENTS)}")
@@ -187,12 +197,24 @@ def config_from_options(options: dict[str, str], mode: str | None = None) -> Tra
                 raise InpaintbenchError(f"option {option}='{options[option]}' is not valid") from None
     for name in ("steps", "epochs", "minutes", "batch_size", "load_size", "threads"):
         value = changes.get(name)
-        if value is not None and value <= 0:
-            raise InpaintbenchError(f"option {name}='{options[name]}' must be positive")
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InpaintbenchError(f"option {name}='{options[name]}' must be a positive (finite) number")
     mode = mode or options.get("mode", "center")
     if mode not in MODES:
         raise InpaintbenchError(f"option mode='{mode}' is not one of {', '.join(MODES)}")
     return replace(PRESETS[preset][mode], **changes)
+
+
+def check_options(options: Mapping[str, str]) -> None:
+    """Every option value checked as the run or ``train`` starts, before any work: the training
+    configuration of each network, ``tta``, ``mode`` and ``image_cache``."""
+    for mode in MODES:
+        config_from_options(options, mode)
+    config_from_options(options)  # option mode itself
+    views_option(options.get("tta"))
+    choice = options.get("image_cache", "auto")
+    if choice not in CACHE_CHOICES:
+        raise InpaintbenchError(f"option image_cache='{choice}' must be one of {', '.join(CACHE_CHOICES)}")
 
 
 def views_option(option: str | None) -> int | None:

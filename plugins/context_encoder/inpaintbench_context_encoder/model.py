@@ -5,12 +5,13 @@ Imported when the registry is built, so torch and the training code are imported
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inpaintbench import Batch, InpaintbenchError, Model, PrepareContext, get_registry
 
-from .config import TrainConfig, config_from_options, default_views, views_option
+from .config import TrainConfig, check_options, config_from_options, default_views, views_option
 
 if TYPE_CHECKING:
     import torch
@@ -120,6 +121,22 @@ class ContextEncoder(Model):
         self._nets: dict[str, tuple[Checkpoint, Generator]] = {}
         self._views: dict[str, int] = {}
         self._images: dict[int, TrainingImages] = {}
+        self._checkpoints: str | None = None
+
+    def check_options(self, options: Mapping[str, str]) -> None:
+        """Every option value, before any work; the checkpoints named are kept for ``check``."""
+        check_options(options)
+        self._checkpoints = options.get("checkpoint")
+
+    def check(self, device: torch.device, image_size: int) -> None:
+        """Open each checkpoint given and load its generator, so a bad one is one line before the run's
+        folder is written, not a failed model after it."""
+        import torch
+
+        from .checkpoint import load_generator, open_checkpoint
+
+        for part in _parts(self._checkpoints or ""):
+            load_generator(open_checkpoint(Path(part)), torch.device("cpu"))
 
     def prepare(self, ctx: PrepareContext) -> None:
         """Load the networks ``ctx.regimes`` need from ``checkpoint``, or from the cache, or train them."""
@@ -175,7 +192,7 @@ class ContextEncoder(Model):
         from .checkpoint import open_checkpoint
 
         found: dict[str, Checkpoint] = {}
-        for part in filter(None, (p.strip() for p in spec.split(","))):
+        for part in _parts(spec):
             ckpt = open_checkpoint(Path(part))
             found[ckpt.config.mode] = ckpt
         missing = [m for m in needed if m not in found]
@@ -220,3 +237,8 @@ class ContextEncoder(Model):
             f"saved at {directory}"
         )
         return ckpt
+
+
+def _parts(spec: str) -> list[str]:
+    """The paths of option ``checkpoint``: comma-separated, blanks ignored."""
+    return [part for part in (p.strip() for p in spec.split(",")) if part]

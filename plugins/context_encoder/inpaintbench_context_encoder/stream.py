@@ -40,11 +40,11 @@ from torch.utils.data import DataLoader
 
 from inpaintbench import Dataset, InpaintbenchError, TrainSplit
 
+from .config import CACHE_CHOICES
 from .data import TrainingImages, check_pixels, load_training_images, to_uint8
 from .distributed import Ranks
 
 CACHE_FOLDER = "context_encoder-images"
-CACHE_CHOICES = ("auto", "1", "0")
 #: ``image_cache=auto`` caches when the file takes at most this share of the free disk space.
 AUTO_SHARE = 0.5
 

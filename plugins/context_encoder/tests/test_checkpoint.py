@@ -109,6 +109,11 @@ def _damaged(tmp_path, edit) -> str:
     return message
 
 
+def _without(directory, key: str) -> None:
+    path = directory / "checkpoint.json"
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != key}))
+
+
 def _pointer(directory, **changes) -> None:
     path = directory / "checkpoint.json"
     path.write_text(json.dumps(json.loads(path.read_text()) | changes))
@@ -125,6 +130,10 @@ def _pointer(directory, **changes) -> None:
         (lambda d: _pointer(d, weights="../elsewhere.safetensors"), "which is not in its folder"),
         (lambda d: next(d.glob("weights-*")).write_bytes(b"changed"), "does not match the sha256"),
         (lambda d: next(d.glob("weights-*")).unlink(), "is missing although checkpoint.json names it"),
+        (lambda d: _pointer(d, elapsed_s=None), "has elapsed_s None, not a number of seconds"),
+        (lambda d: _without(d, "elapsed_s"), "has elapsed_s None, not a number of seconds"),
+        (lambda d: _without(d, "optimizer_groups"), "has no usable 'optimizer_groups'"),
+        (lambda d: _pointer(d, optimizer_groups={"generator": []}), "has no usable 'optimizer_groups'"),
     ],
 )
 def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_cure(tmp_path, edit, expected) -> None:
@@ -191,3 +200,22 @@ def test_training_again_verifies_a_finished_cached_checkpoint(tmp_path) -> None:
     weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
     with pytest.raises(InpaintbenchError, match="does not match the sha256"):
         quiet(tmp_path, cfg())
+
+
+@pytest.mark.parametrize("key", ["elapsed_s", "optimizer_groups"])
+def test_a_damaged_checkpoint_given_to_run_is_one_line_before_the_folder(tmp_path, key) -> None:
+    """Opened by the model's ``check``: exit status 2 and no folder, not a model failure after it."""
+    from inpaintbench.testing import invoke
+
+    quiet(tmp_path / "ckpt", cfg())
+    _without(tmp_path / "ckpt", key)
+    out = tmp_path / "run"
+    result = invoke(
+        ["run", "--model", "context_encoder", "--checkpoint", str(tmp_path / "ckpt"), "--masks", "center",
+         "--metrics", "psnr", "--limit", "2", "--no-progress", "--out", str(out)],
+        env={"INPAINTBENCH_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: checkpoint ") and key in line and "delete" in line, line
+    assert not out.exists()

@@ -230,3 +230,36 @@ def test_an_older_checkpoint_without_the_new_keys_still_loads(tmp_path) -> None:
     info = model.provenance()["networks"]["center"]
     assert info["steps"] == 2 and info["train_seconds"] == meta["elapsed_s"] and info["test_views"] == 8
     assert [info[k] for k in ("seed", "device_kind", "threads", "length", "minutes_budget")] == [None] * 5
+
+
+BAD_VALUES = [
+    (["--minutes", "nan"], "option minutes='nan' must be a positive (finite) number"),
+    (["--minutes", "inf"], "option minutes='inf' must be a positive (finite) number"),
+    (["--option", "tta=3"], "option tta='3' must be 1, 2 or 8"),
+    (["--option", "image_cache=2"], "option image_cache='2' must be one of auto, 1, 0"),
+    (["--option", "mode=sideways"], "option mode='sideways'"),
+    (["--checkpoint", "/nonexistent/ckpt"], "checkpoint '/nonexistent/ckpt' does not exist"),
+    (["--checkpoint", "POINTER"], "has no 'config' object"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [("run", *case) for case in BAD_VALUES] + [("train", *case) for case in BAD_VALUES[:5]],
+)
+def test_a_bad_option_value_is_one_line_before_any_work(tmp_path, command, args, message) -> None:
+    """Every option value is checked as the command starts (``run``: before the folder exists), so a
+    typo is exit status 2, not a network trained forever on NaN or a model failure after the folder."""
+    from inpaintbench.testing import invoke
+
+    pointer = tmp_path / "checkpoint.json"
+    pointer.write_text('{"format": "inpaintbench-context-encoder/1"}')
+    args = [str(pointer) if a == "POINTER" else a for a in args]
+    common = ["--model", "context_encoder", "--out", str(tmp_path / "out"), "--no-progress"]
+    run = ["--masks", "center", "--metrics", "psnr", "--limit", "2", "--image-size", "64"]
+    result = invoke([command, *common, *(run if command == "run" else []), *args],
+                    env={"INPAINTBENCH_HOME": str(tmp_path / "home")})  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
