@@ -100,6 +100,7 @@ def test_efbig_is_a_full_disk():
         raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_while_a_run_writes_is_one_line(tmp_path):
     """A process of its own: the limit holds for the whole process, and SQLite meets it too."""
     out = tmp_path / "run"

@@ -14,6 +14,7 @@ import pytest
 from conftest import cli_env, run_cli
 
 
+@pytest.mark.slow
 def test_an_unexpected_exception_is_one_line_and_a_traceback_file(tmp_path):
     home = tmp_path / "home"
     args = ["run", "--model", "mean_fill", "--masks", "center", "--dataset", "cheat_crashing_dataset"]

@@ -52,6 +52,7 @@ def test_listed_without_importing_cv2_or_torch():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_every_image_is_scored(opencv_run):
     results = pd.read_csv(opencv_run / "results.csv")
     n_images = results["image"].nunique()
@@ -67,6 +68,7 @@ def test_every_image_is_scored(opencv_run):
     assert run_json["models"]["opencv_ns"]["provenance"]["radius"] == 3
 
 
+@pytest.mark.slow
 def test_output_is_cv2_inpaint_on_the_8_bit_sealed_input(opencv_run):
     images = pd.read_csv(opencv_run / "results.csv")["image"].unique()
     for spec, method in MODELS.items():

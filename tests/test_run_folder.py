@@ -148,6 +148,7 @@ def test_seed_0_and_seed_1_into_one_folder_are_never_both_accepted(tmp_path):
     assert json.loads((out / layout.RUN_JSON).read_text())["config"]["seed"] == winner
 
 
+@pytest.mark.slow
 def test_the_identity_check_and_its_write_are_one_transaction(tmp_path):
     """Without the folder lock: two processes claim one store with different seeds, each pausing between
     reading the identity and writing it; exactly one wins and the other sees the winner's identity."""

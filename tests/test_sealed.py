@@ -38,6 +38,7 @@ def cheats_run(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_every_cheat_scores_exactly_the_constant_fill(cheats_run):
     out, result = cheats_run
     assert result.returncode == 0, result.stderr

@@ -328,6 +328,7 @@ def set_run(tmp_path_factory: pytest.TempPathFactory, random_inception: Path):
     return out, outcome, lines
 
 
+@pytest.mark.slow
 def test_set_values_land_in_summary_run_json_and_the_table(set_run):
     out, outcome, _ = set_run
     summary = pd.read_csv(out / layout.SUMMARY_CSV).set_index(["model", "metric"])
@@ -371,6 +372,7 @@ def test_set_values_land_in_summary_run_json_and_the_table(set_run):
     assert any("2,048" in line for line in table)
 
 
+@pytest.mark.slow
 def test_stored_features_are_those_of_the_saved_pngs_and_give_the_library_fid(set_run, unverified):
     """The features are of the uint8-rounded composite (the PNG the run saved), and the stored value is
     torch-fidelity's FID of the stored features (random-weight Inception: PLUMBING ONLY)."""
@@ -509,6 +511,7 @@ def test_features_on_cuda_equal_the_cpu_ones(unverified):
 # --- the plugin kit's check for set-level metrics ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [FID, KID])
 def test_the_kit_passes_fid_and_kid(unverified: dict[str, str], cls: type[SetMetric]):
     """PLUMBING ONLY (random-weight Inception): the contract holds whatever the weights."""

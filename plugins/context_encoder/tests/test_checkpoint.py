@@ -35,6 +35,7 @@ def generator_state(ckpt) -> dict[str, torch.Tensor]:
     return load_generator(ckpt, CPU).state_dict()
 
 
+@pytest.mark.slow
 def test_round_trip_gives_identical_outputs(tmp_path) -> None:
     ckpt = quiet(tmp_path, cfg())
     assert ckpt.complete and ckpt.step == 2
@@ -53,6 +54,7 @@ def test_round_trip_gives_identical_outputs(tmp_path) -> None:
     assert (tmp_path / "samples" / "step-00000002.png").is_file()
 
 
+@pytest.mark.slow
 def test_a_longer_budget_extends_a_finished_run(tmp_path) -> None:
     quiet(tmp_path, cfg(steps=2))
     assert quiet(tmp_path, cfg(steps=2)).step == 2  # nothing left to do
@@ -62,6 +64,7 @@ def test_a_longer_budget_extends_a_finished_run(tmp_path) -> None:
     assert [r.split(",")[0] for r in rows] == ["2", "3"]
 
 
+@pytest.mark.slow
 def test_a_kill_during_save_leaves_the_previous_checkpoint_usable(tmp_path, monkeypatch) -> None:
     before = quiet(tmp_path, cfg(steps=1))
     weights_before = generator_state(before)
@@ -136,6 +139,7 @@ def _pointer(directory, **changes) -> None:
         (lambda d: _pointer(d, optimizer_groups={"generator": []}), "has no usable 'optimizer_groups'"),
     ],
 )
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_cure(tmp_path, edit, expected) -> None:
     message = _damaged(tmp_path, edit)
     assert expected in message and str(tmp_path / "ckpt") in message
@@ -202,6 +206,7 @@ def test_training_again_verifies_a_finished_cached_checkpoint(tmp_path) -> None:
         quiet(tmp_path, cfg())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["elapsed_s", "optimizer_groups"])
 def test_a_damaged_checkpoint_given_to_run_is_one_line_before_the_folder(tmp_path, key) -> None:
     """Opened by the model's ``check``: exit status 2 and no folder, not a model failure after it."""

@@ -67,6 +67,7 @@ def test_prepare_trains_only_what_the_regimes_need_then_reuses_it(tmp_path) -> N
     assert info["output"] == "inner 56 x 56 of the centre; its 4-pixel ring is the biharmonic estimate"
 
 
+@pytest.mark.slow
 def test_inpaint_returns_unit_range_images_at_any_size(tmp_path) -> None:
     model = ContextEncoder()
     model.prepare(context(tmp_path, ["center", "random"], TINY, []))
@@ -81,6 +82,7 @@ def test_inpaint_returns_unit_range_images_at_any_size(tmp_path) -> None:
         ContextEncoder().inpaint(seal(images, masks, ["a", "b"], "center"))
 
 
+@pytest.mark.slow
 def test_hidden_pixels_are_not_read(tmp_path) -> None:
     """The host blanks the hole before the model sees it; the network's own mean fill makes its
     output independent of whatever the hole holds, so sealed and unsealed inputs give equal output."""
@@ -99,6 +101,7 @@ def test_hidden_pixels_are_not_read(tmp_path) -> None:
         assert torch.equal(outputs[0], model.inpaint(seal(images, masks, ["a"], regime)))
 
 
+@pytest.mark.slow
 def test_checkpoint_option_loads_instead_of_training(tmp_path) -> None:
     trainer = ContextEncoder()
     centre = trainer.train(context(tmp_path / "a", ["center"], TINY | {"out": str(tmp_path / "c")}, []))
@@ -143,6 +146,7 @@ def test_a_misspelt_option_stops_the_run_before_training(tmp_path) -> None:
     assert not home.exists() and not (tmp_path / "run").exists()  # nothing trained, nothing written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("views", [2, 8])
 def test_test_time_views_make_the_prediction_commute_with_them(tmp_path, views) -> None:
     """Averaging over the mirror (and quarter-turn) views makes the inpainting of a mirrored (turned)
@@ -168,6 +172,7 @@ def test_test_time_views_make_the_prediction_commute_with_them(tmp_path, views) 
         assert (single - turn(predict(images, hole, 1))).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_test_views_default_to_the_training_transforms(tmp_path) -> None:
     model = ContextEncoder()
     model.prepare(context(tmp_path, ["center"], TINY | {"augment": "dihedral"}, []))
@@ -184,6 +189,7 @@ RECORD_KEYS = ("steps", "train_seconds", "seed", "precision", "device_kind", "th
 RECORD_KEYS += ("minutes_budget", "test_views")
 
 
+@pytest.mark.slow
 def test_provenance_and_the_cache_folder_say_what_was_trained(tmp_path) -> None:
     """run.json gets the resolved precision, device kind and thread count; each of them, like the
     length, is part of the cache folder's name, so runs that compute other bits never share one."""
@@ -213,6 +219,7 @@ def test_provenance_and_the_cache_folder_say_what_was_trained(tmp_path) -> None:
     assert "1 test-time view; trained for a 0.0005-minute wall-clock budget" in timed["labels"][0]
 
 
+@pytest.mark.slow
 def test_an_older_checkpoint_without_the_new_keys_still_loads(tmp_path) -> None:
     """Checkpoints written before steps/seed/precision/... were recorded: None where not known."""
     import json

@@ -56,6 +56,7 @@ def test_a_netg_file_computes_what_numpy_computes(tmp_path, style, eps) -> None:
     assert (cfg.mode, cfg.bottleneck, cfg.overlap) == ("center", 64, 4)
 
 
+@pytest.mark.slow
 def test_the_released_4000_unit_layer_list(tmp_path) -> None:
     """The released netG's exact layer list, 4000-unit code included (its weights repeat along one
     axis, so the file stays small)."""

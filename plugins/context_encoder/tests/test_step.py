@@ -24,6 +24,7 @@ def make_step(**kw) -> TrainStep:
     return TrainStep(TrainConfig(**{"bottleneck": 32, "batch_size": 8, "precision": "fp32", **kw}), CPU)
 
 
+@pytest.mark.slow
 def test_random_region_step_learns_and_needs_a_hole() -> None:
     step = make_step(mode="random", lr_g=0.0005, lr_d=0.00005)
     real = batch(6)
@@ -42,6 +43,7 @@ def test_condition_adv_step_runs() -> None:
     assert all(torch.isfinite(v) for v in out.values())
 
 
+@pytest.mark.slow
 def test_matmul_code_layers_train_exactly_like_the_standard_layers() -> None:
     fast = make_step(bottleneck=64)
     plain = make_step(bottleneck=64)

@@ -69,6 +69,7 @@ def test_every_source_gives_the_same_fingerprint_and_pixels(tmp_path) -> None:
     assert cached.cache is not None and cached.cache.parent == tmp_path / "home" / CACHE_FOLDER
 
 
+@pytest.mark.slow
 def test_training_from_the_cache_the_files_or_memory_gives_the_same_bits(tiny_config, tmp_path) -> None:
     root = write_images(tmp_path / "images")
     cfg = tiny_config(batch_size=4, load_size=140, steps=2)

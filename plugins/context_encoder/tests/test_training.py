@@ -32,6 +32,7 @@ def run_steps(cfg, batch: torch.Tensor, n: int) -> tuple[list[dict[str, float]],
     return losses, dtypes
 
 
+@pytest.mark.slow
 def test_a_few_steps_lower_the_loss_on_a_fixed_batch(tiny_config, fixed_batch):
     """Eight steps on one batch of four: the generator's weighted L2 falls by more than 15% (measured:
     1.131 -> 0.778, seed 0) and falls in most steps; every loss stays finite."""
@@ -110,6 +111,7 @@ def assert_same_tensors(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
     assert not different, different[:5]
 
 
+@pytest.mark.slow
 def test_training_is_reproducible(reference_run, tiny_config, train_images, tmp_path):
     """Same seed, same steps, same threads: bit-identical tensors and weights files; another seed differs."""
     again = train(tiny_config(), train_images, tmp_path / "again", CPU, progress=False)
@@ -146,6 +148,7 @@ def stop_after(monkeypatch, n_batches: int, exc: BaseException) -> list[int]:
     return starts
 
 
+@pytest.mark.slow
 def test_interrupted_training_resumes_where_it_stopped(
     reference_run, tiny_config, train_images, tmp_path, monkeypatch
 ):
@@ -309,6 +312,7 @@ def quick_like_run(tiny_config, train_images, tmp_path_factory):
     return train_random(quick_like(tiny_config), train_images, tmp_path_factory.mktemp("q"))
 
 
+@pytest.mark.slow
 def test_a_checkpoint_after_every_step_changes_nothing(
     quick_like_run, tiny_config, train_images, tmp_path, monkeypatch
 ):
@@ -321,6 +325,7 @@ def test_a_checkpoint_after_every_step_changes_nothing(
     assert saved.meta["optimizer_sha256"] == quick_like_run.meta["optimizer_sha256"]
 
 
+@pytest.mark.slow
 def test_an_interrupted_quick_like_run_ends_where_an_uninterrupted_one_does(
     quick_like_run, tiny_config, train_images, tmp_path, monkeypatch
 ):
