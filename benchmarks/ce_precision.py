@@ -1,14 +1,17 @@
-"""Does ``precision=auto`` pick the faster precision here? The quick preset's training step in fp32 and in
-bf16 autocast, side by side in one process.
+"""Does ``precision=auto`` pick the faster precision here? The quick preset's training steps, of both the
+networks it trains (centre and random-region, each at its own shapes and with its own masks), in fp32
+and in bf16 autocast, side by side in one process.
 
 The rule (``hardware.resolve_precision``) reads only the CPU's features (bf16 with AMX tiles or
 AVX512-BF16, fp32 otherwise), so it cannot flip when the machine is busy; this benchmark checks it
-against the clock on the machine it runs on. Both trainers start from the same weights and see the same
-batches (the quick preset's centre network: channel-wise code, batch 32, crops of the ``samples``
-training split at 256 px, quarter turns); each round times one step of each, the order alternating, so
-load from other processes hits both alike. Reports the median and best step time of each, the ratio,
-the CPU feature level, what ``auto`` picks and whether that is the faster one, and the weighted L2 of
-both after the first steps (how far bf16 drifts from fp32).
+against the clock on the machine it runs on. For each network the two trainers start from the same
+weights and see the same batches (the preset's own code width, batch size, crops of the ``samples``
+training split at its load size, augmentation, and for the random-region network the host's
+``random`` masks); each round times one step of each, the order alternating, so load from other
+processes hits both alike. Reports each network's median and best step times and ratio, the preset's
+training time estimated from the medians and its step counts (which decides "faster"), the CPU
+feature level, what ``auto`` picks and whether that is the faster one, and the weighted L2 of both
+after the first steps (how far bf16 drifts from fp32).
 
 On an AVX2 CPU a bf16 step takes over a minute, so rounds stop once ``--budget-s`` has passed (two at
 least).
@@ -60,33 +63,41 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     cpu = torch.device("cpu")
     keep_freed_memory()
-    cfg = PRESETS["quick"]["center"]
-    data = load_training_images(get_registry().get("dataset", "samples"), cfg.load_size)
-    stream = batches(Crops(data.images, cfg.seed, None, dihedral=True), cfg.batch_size, 0, cpu, 0)
-    trainers = {}
-    for precision in PRECISIONS:
-        torch.manual_seed(cfg.seed)
-        trainers[precision] = TrainStep(replace(cfg, precision=precision), cpu)
-    times: dict[str, list[float]] = {p: [] for p in PRECISIONS}
-    l2: dict[str, list[float]] = {p: [] for p in PRECISIONS}
+    registry = get_registry()
+    networks = {}
+    for mode, cfg in PRESETS["quick"].items():  # every network the preset trains, at its own shapes
+        data = load_training_images(registry.get("dataset", "samples"), cfg.load_size)
+        masks = registry.get("mask", "random") if mode == "random" else None
+        crops = Crops(data.images, cfg.seed, masks, dihedral=cfg.augment == "dihedral")
+        trainers = {}
+        for precision in PRECISIONS:
+            torch.manual_seed(cfg.seed)
+            trainers[precision] = TrainStep(replace(cfg, precision=precision), cpu)
+        networks[mode] = (cfg, batches(crops, cfg.batch_size, 0, cpu, 0), trainers)
+    times: dict[str, dict[str, list[float]]] = {m: {p: [] for p in PRECISIONS} for m in networks}
+    l2: dict[str, dict[str, list[float]]] = {m: {p: [] for p in PRECISIONS} for m in networks}
     began = time.perf_counter()
     for index in range(args.warmup + args.rounds):
-        if len(times["fp32"]) >= 2 and time.perf_counter() - began > args.budget_s:
+        if len(times["center"]["fp32"]) >= 2 and time.perf_counter() - began > args.budget_s:
             break
-        real, _ = next(stream)
-        order = PRECISIONS if index % 2 == 0 else PRECISIONS[::-1]
-        took = {}
-        for precision in order:
-            start = time.perf_counter()
-            losses = trainers[precision](real)
-            took[precision] = round(time.perf_counter() - start, 4)
-            l2[precision].append(round(losses["g_l2"].item(), 6))
-            if index >= args.warmup:
-                times[precision].append(took[precision])
-        what = "warm-up" if index < args.warmup else f"round {index + 1 - args.warmup}"
-        print(f"{what}: " + ", ".join(f"{p} {took[p]} s" for p in order), flush=True)
-    median = {p: statistics.median(times[p]) for p in PRECISIONS}
-    faster = min(PRECISIONS, key=median.__getitem__)
+        for mode, (_, stream, trainers) in networks.items():
+            real, hole = next(stream)
+            order = PRECISIONS if index % 2 == 0 else PRECISIONS[::-1]
+            took = {}
+            for precision in order:
+                start = time.perf_counter()
+                losses = trainers[precision](real, hole)
+                took[precision] = round(time.perf_counter() - start, 4)
+                l2[mode][precision].append(round(losses["g_l2"].item(), 6))
+                if index >= args.warmup:
+                    times[mode][precision].append(took[precision])
+            what = "warm-up" if index < args.warmup else f"round {index + 1 - args.warmup}"
+            print(f"{what} {mode}: " + ", ".join(f"{p} {took[p]} s" for p in order), flush=True)
+    # the preset's own weighting: each network's median step times the steps the preset trains it for
+    total = {
+        p: sum(statistics.median(times[m][p]) * networks[m][0].steps for m in networks) for p in PRECISIONS
+    }
+    faster = min(PRECISIONS, key=total.__getitem__)
     picked = resolve_precision("auto", cpu)
     result = {
         "cpu": cpu_model(),
@@ -94,12 +105,22 @@ def main() -> int:
         "device_kind": device_kind(cpu),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "shape": {"bottleneck": cfg.bottleneck, "batch_size": cfg.batch_size, "mode": cfg.mode},
-        "rounds": len(times["fp32"]),
-        "step_s": {p: {"median": round(median[p], 4), "best": min(t), "all": t} for p, t in times.items()},
-        "bf16_speedup_median": round(median["fp32"] / median["bf16"], 3),
-        "bf16_speedup_best": round(min(times["fp32"]) / min(times["bf16"]), 3),
-        "g_l2_by_step": l2,
+        "networks": {
+            mode: {
+                "shape": {"bottleneck": cfg.bottleneck, "batch_size": cfg.batch_size, "steps": cfg.steps},
+                "rounds": len(times[mode]["fp32"]),
+                "step_s": {
+                    p: {"median": round(statistics.median(t), 4), "best": min(t), "all": t}
+                    for p, t in times[mode].items()
+                },
+                "bf16_speedup_median": round(
+                    statistics.median(times[mode]["fp32"]) / statistics.median(times[mode]["bf16"]), 3
+                ),
+                "g_l2_by_step": l2[mode],
+            }
+            for mode, (cfg, _, _) in networks.items()
+        },
+        "preset_training_s_from_medians": {p: round(v, 1) for p, v in total.items()},
         "auto_picks": picked,
         "faster": faster,
         "auto_picks_the_faster": picked == faster,
