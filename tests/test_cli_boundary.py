@@ -51,6 +51,9 @@ def _interrupt(
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        # as a terminal's foreground job has it: a shell starts background jobs with SIGINT ignored, and
+        # Python leaves an ignored SIGINT ignored (CI may run the suite so)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     if callable(after):
         deadline = time.monotonic() + 120
