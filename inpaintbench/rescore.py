@@ -12,7 +12,6 @@ features at once and are not rescored here.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from .components import Metric, SetMetric
 from .errors import InpaintbenchError
 from .files import layout
 from .files.atomic import write_atomically
+from .files.run_json import read_run_json
 from .images import read_image, to_float_rgb
 
 if TYPE_CHECKING:
@@ -93,14 +93,12 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
         raise InpaintbenchError(
             f"{run_dir}: no finished run here (no {layout.RUN_JSON} or {layout.RESULTS_CSV})"
         )
+    meta = read_run_json(run_dir)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         with open(results_path, newline="", encoding="utf-8") as file:
             rows = list(csv.DictReader(file))
     except (OSError, ValueError) as exc:
-        raise InpaintbenchError(f"{run_dir}: cannot be read: {exc}") from None
-    if not isinstance(meta, dict):
-        raise InpaintbenchError(f"{meta_path}: not a run.json written by inpaintbench run")
+        raise InpaintbenchError(f"{results_path}: cannot be read: {exc}") from None
     if not rows or any(key not in rows[0] for key in ("model", "mask", "image")):
         raise InpaintbenchError(f"{results_path}: no rows with model, mask and image columns")
     if meta.get("config", {}).get("save_images") is False:

@@ -140,3 +140,12 @@ def test_the_readmes_ten_lines_run_and_agree(every_builtin, capsys):
     for line in printed:
         recomputed, stored = map(float, line.split()[-2:])
         assert recomputed == pytest.approx(stored, abs=1e-4)
+
+
+def test_a_run_json_out_of_shape_is_one_line(every_builtin, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(every_builtin, copy)
+    (copy / layout.RUN_JSON).write_text('{"config": []}')
+    result = cli_in_process("rescore", str(copy))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {copy / layout.RUN_JSON} is not the file inpaintbench wrote")

@@ -20,6 +20,8 @@ SCHEMA: Schema = {
         "dataset": str,
         "image_size": int,
         "seed": int,
+        "save_images": bool,
+        "float_scores": bool,
     },
     "dataset": {"spec": str, "n_images": (int, type(None)), "fingerprint": (str, type(None))},
     "models": Each({"held_out": bool, "reference": bool, "provenance": {"labels": list}}),
