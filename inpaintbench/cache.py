@@ -10,9 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InpaintbenchError
-from .files.atomic import writing
-from .files.owned import open_owned
+from .files.lock import open_lock
 
 ENV_VAR = "INPAINTBENCH_HOME"
 #: Held (flock) in an entry's folder by the process building the entry.
@@ -33,13 +31,7 @@ def building(entry: Path, log: Callable[[str], None]) -> Iterator[None]:
     Two processes building one entry at once (two runs training the same checkpoint) would each clean up
     the other's files, its weights or its temporary files; the second waits instead, then finds what the
     first built. ``flock(2)``: the kernel releases the lock however its holder ends (``kill -9`` too)."""
-    path = Path(entry) / ENTRY_LOCK
-    try:
-        with writing(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = open_owned(path, os.O_RDWR | os.O_CREAT)
-    except OSError as exc:
-        raise InpaintbenchError(f"cannot write in {entry}: {exc.strerror}") from None
+    fd = open_lock(Path(entry) / ENTRY_LOCK)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

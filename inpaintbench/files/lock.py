@@ -21,6 +21,17 @@ from .atomic import writing
 from .owned import open_owned
 
 
+def open_lock(path: Path) -> int:
+    """The lock file at ``path`` opened for flock (its folder made first), never through a link: a
+    link there would get our pid written into its target. A folder that cannot be written is one line."""
+    try:
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return open_owned(path, os.O_RDWR | os.O_CREAT)
+    except OSError as exc:
+        raise InpaintbenchError(f"cannot write in {path.parent}: {exc.strerror}") from None
+
+
 def _holder(fd: int) -> str:
     text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     return f"pid {text}" if text.isdigit() else "pid unknown"
@@ -29,12 +40,7 @@ def _holder(fd: int) -> str:
 @contextmanager
 def exclusive(folder: Path) -> Iterator[None]:
     """Hold ``folder``'s lock for the block, or refuse with one line naming the holder."""
-    path = Path(folder) / layout.LOCK
-    try:
-        with writing(path):
-            fd = open_owned(path, os.O_RDWR | os.O_CREAT)  # a link there would get our pid
-    except OSError as exc:
-        raise InpaintbenchError(f"cannot write in {folder}: {exc.strerror}") from None
+    fd = open_lock(Path(folder) / layout.LOCK)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
