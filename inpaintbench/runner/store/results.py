@@ -21,6 +21,7 @@ import json
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,7 +159,7 @@ class ResultStore:
             with writing(path):
                 if exclusive:  # one writer, no -shm file: safe on a network file system
                     self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
-                self.db.execute("PRAGMA journal_mode=WAL")
+                self._to_wal()
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 version = self._check_version()
                 self.db.executescript(SCHEMA)
@@ -168,6 +169,19 @@ class ResultStore:
             self.db.close()
             raise
         self.session = 0
+
+    def _to_wal(self, patience_s: float = 60.0) -> None:
+        """Switch a new store to WAL. Two processes creating one store at once can find it locked: SQLite
+        answers that change at once instead of waiting (the busy timeout does not cover it), so retry."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _check_readable(self) -> None:
         """Refuse, in one line naming the file, a store that is truncated, overwritten, not SQLite,
