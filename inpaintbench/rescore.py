@@ -153,17 +153,17 @@ def _read_png(path: Path) -> np.ndarray:
 
 
 def _compare(found: Rescored, row: dict[str, str], name: str, value: float) -> None:
-    stored_text = row.get(name, "")
-    stored = float(stored_text) if stored_text not in ("", "nan") else math.nan
-    if math.isnan(stored) and math.isnan(value):
-        return
-    gap = (
-        abs(value - stored)
-        if math.isfinite(value) and math.isfinite(stored)
-        else 0.0
-        if value == stored
-        else math.inf
-    )
+    stored_text = row.get(name) or ""
+    try:
+        stored = float(stored_text) if stored_text else math.nan
+    except ValueError:  # an edited results.csv: a value that is no number differs from any score
+        stored, stored_text = math.nan, repr(stored_text)
+        gap = math.inf
+    else:
+        if math.isnan(stored) and math.isnan(value):
+            return
+        finite = math.isfinite(value) and math.isfinite(stored)
+        gap = abs(value - stored) if finite else 0.0 if value == stored else math.inf
     found.largest[name] = max(found.largest.get(name, 0.0), gap)
     if not gap <= ABS_TOLERANCE + REL_TOLERANCE * abs(stored):
         found.mismatches.append(

@@ -149,3 +149,15 @@ def test_a_run_json_out_of_shape_is_one_line(every_builtin, tmp_path):
     result = cli_in_process("rescore", str(copy))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: {copy / layout.RUN_JSON} is not the file inpaintbench wrote")
+
+
+def test_a_value_that_is_no_number_is_a_named_difference(every_builtin, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(every_builtin, copy)
+    results = pd.read_csv(copy / layout.RESULTS_CSV)
+    results["psnr"] = results["psnr"].astype(object)
+    results.loc[2, "psnr"] = "abc"
+    results.to_csv(copy / layout.RESULTS_CSV, index=False)
+    result = cli_in_process("rescore", str(copy))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"image {results.loc[2, 'image']}: psnr is 'abc' in results.csv" in result.stderr
