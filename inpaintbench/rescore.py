@@ -23,7 +23,7 @@ import numpy as np
 from .components import Metric, SetMetric
 from .errors import InpaintbenchError
 from .files import layout
-from .files.atomic import write_atomically
+from .files.atomic import check_replaceable, write_atomically
 from .files.run_json import read_run_json
 from .images import read_image, to_float_rgb
 
@@ -67,6 +67,9 @@ def rescore(
     per_image = {name: m for name, m in chosen.items() if not isinstance(m, SetMetric)}
     if not per_image:
         raise InpaintbenchError(f"{run_dir}: no per-image metric to rescore (fid and kid are set-level)")
+    target = out or run_dir / "rescored.csv"
+    if not checking:
+        check_replaceable(target, "-o")  # before any work: a folder, FIFO or device is one line
     for metric in per_image.values():
         metric.setup(device)
     found = Rescored(len(rows), list(per_image))
@@ -81,7 +84,6 @@ def rescore(
                 if checking:
                     _compare(found, row, name, value)
     if not checking:
-        target = out or run_dir / "rescored.csv"
         columns = ["model", "mask", "image", "source", *per_image]
         write_atomically(target, lambda tmp: _write_csv(tmp, columns, recomputed))
     return found

@@ -161,3 +161,11 @@ def test_a_value_that_is_no_number_is_a_named_difference(every_builtin, tmp_path
     result = cli_in_process("rescore", str(copy))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"image {results.loc[2, 'image']}: psnr is 'abc' in results.csv" in result.stderr
+
+
+def test_out_that_is_a_folder_is_one_line_before_any_work(every_builtin, tmp_path):
+    result = cli_in_process("rescore", str(every_builtin), "--metrics", "psnr", "-o", str(tmp_path))
+    assert (
+        result.returncode == 2
+        and result.stderr == f"error: -o {tmp_path} is a folder: give the name of a file to write\n"
+    )
